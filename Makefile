@@ -1,0 +1,25 @@
+# NPU Fleet: `make demo` brings up the dashboard on a simulated fleet, `make test` runs the suite.
+SHELL := /bin/bash
+VENV := .venv
+PY := $(VENV)/bin/python
+
+.PHONY: demo test install lint format bench clean-demo
+
+demo:
+	bash scripts/demo.sh
+
+test: install
+	bash scripts/test.sh $(ARGS)
+
+install:
+	bash scripts/bootstrap.sh
+
+lint: install
+	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check .
+
+format: install
+	$(VENV)/bin/ruff check --fix . && $(VENV)/bin/ruff format .
+
+clean-demo:
+	-$(PY) -m devsim down
+	rm -rf .devsim db.sqlite3 db.sqlite3-wal db.sqlite3-shm

@@ -1,0 +1,1 @@
+"""Fleet inventory: nodes, NPU cards, teams and bookings."""

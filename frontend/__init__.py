@@ -1,0 +1,1 @@
+"""Browser pages and front-end assets."""

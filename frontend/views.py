@@ -1,0 +1,13 @@
+"""Page views: thin, reading through querysets and rendering templates."""
+
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+
+
+@login_required
+def home(request: HttpRequest) -> HttpResponse:
+    """The signed-in landing page."""
+    return render(request, "frontend/home.html")

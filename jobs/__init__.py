@@ -1,0 +1,1 @@
+"""Catalog, recipes, images, deployments and the job engine."""

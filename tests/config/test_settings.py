@@ -1,0 +1,82 @@
+"""Settings fail loudly, naming the variable, on bad values."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+GOOD_KEY = "x3nF0m4f3b0b4I4mQ2lZ3eUo7YqQ5vQ9c1mJ4d7Wf8E="
+
+
+def load_settings(**overrides: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO", "PYTEST"))}
+    env.update(overrides)
+    env["DJANGO_SETTINGS_MODULE"] = "config.settings"
+    return subprocess.run(
+        [sys.executable, "-c", "import django; django.setup(); from django.conf import settings; print(settings.DATABASES['default']['ENGINE'])"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_defaults_give_a_working_local_setup():
+    result = load_settings()
+    assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "expected"),
+    [
+        ("DEBUG", "maybe", "DEBUG='maybe' is invalid"),
+        ("DATABASE_URL", "mysql://root@localhost/x", "DATABASE_URL='mysql://root@localhost/x' is invalid"),
+        ("DATABASE_URL", "not a url", "DATABASE_URL='not a url' is invalid"),
+        ("REDIS_URL", "http://127.0.0.1:6379", "REDIS_URL='http://127.0.0.1:6379' is invalid"),
+        ("FLEET_CREDENTIALS_KEY", "too-short", "FLEET_CREDENTIALS_KEY='too-short' is invalid"),
+        ("FLEET_PROBE_INTERVAL", "often", "FLEET_PROBE_INTERVAL='often' is invalid"),
+        ("FLEET_PROBE_INTERVAL", "0", "a whole number of at least 1"),
+        ("FLEET_SSH_CONNECT_TIMEOUT", "-1", "FLEET_SSH_CONNECT_TIMEOUT='-1' is invalid"),
+    ],
+)
+def test_bad_value_fails_at_start_naming_the_variable(name, value, expected):
+    result = load_settings(**{name: value})
+    assert result.returncode != 0
+    assert "ImproperlyConfigured" in result.stderr
+    assert expected in result.stderr
+
+
+def test_production_requires_real_keys():
+    result = load_settings(DEBUG="0")
+    assert result.returncode != 0
+    assert "SECRET_KEY is required" in result.stderr
+
+
+def test_production_refuses_the_development_credentials_key():
+    result = load_settings(DEBUG="0", SECRET_KEY="s" * 50)
+    assert result.returncode != 0
+    assert "FLEET_CREDENTIALS_KEY is required" in result.stderr
+
+
+def test_production_refuses_development_keys():
+    result = load_settings(DEBUG="0", SECRET_KEY="dev-only-insecure-secret-key-do-not-use-in-production", FLEET_CREDENTIALS_KEY=GOOD_KEY)
+    assert result.returncode != 0
+    assert "development key" in result.stderr
+
+
+def test_production_starts_with_real_keys():
+    result = load_settings(DEBUG="0", SECRET_KEY="s" * 50, FLEET_CREDENTIALS_KEY=GOOD_KEY)
+    assert result.returncode == 0, result.stderr
+
+
+def test_database_url_selects_sqlite_or_postgresql():
+    sqlite = load_settings(DATABASE_URL="sqlite:////tmp/npufleet-settings-test.sqlite3")
+    assert sqlite.stdout.strip() == "django.db.backends.sqlite3"
+    pg = load_settings(DATABASE_URL="postgres://postgres@127.0.0.1:5432/npufleet")
+    assert pg.stdout.strip() == "django.db.backends.postgresql"
