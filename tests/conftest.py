@@ -18,9 +18,29 @@ def admin_user(db):
 
 
 @pytest.fixture
-def member_user(db):
-    """A member of a team."""
-    return get_user_model().objects.create_user("bob-member", "bob@example.com", PASSWORD)
+def team(db):
+    """The member's team."""
+    from fleet.models import Team
+
+    return Team.objects.create(name="Vision", slug="vision")
+
+
+@pytest.fixture
+def other_team(db):
+    """A team the member and the outsider do not belong to."""
+    from fleet.models import Team
+
+    return Team.objects.create(name="Speech", slug="speech")
+
+
+@pytest.fixture
+def member_user(db, team):
+    """A member of `team`."""
+    from fleet.models import Membership
+
+    user = get_user_model().objects.create_user("bob-member", "bob@example.com", PASSWORD)
+    Membership.objects.create(team=team, user=user)
+    return user
 
 
 @pytest.fixture
