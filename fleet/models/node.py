@@ -31,6 +31,7 @@ class Node(models.Model):
     jump_host = models.CharField(
         max_length=300, blank=True, help_text="user@host:port of a bastion, same credentials."
     )
+    jump_host_key = models.TextField(blank=True, help_text="Accepted bastion key: 'type base64'.")
     labels = models.JSONField(default=list, blank=True)
     notes = models.TextField(blank=True)
 
@@ -110,6 +111,9 @@ class Card(models.Model):
     temp_c = models.IntegerField(null=True, blank=True)
     power_w = models.FloatField(null=True, blank=True)
     processes = models.JSONField(default=list, blank=True)
+    containers = models.JSONField(
+        default=list, blank=True, help_text="Containers holding /dev/davinciN: id, name, managed."
+    )
     present = models.BooleanField(default=True, help_text="Seen in the last successful probe.")
     cordoned = models.BooleanField(default=False)
     cordon_reason = models.CharField(max_length=300, blank=True)

@@ -10,9 +10,8 @@ NULL_TOKENS = frozenset({"-", "NA", "N/A"})
 
 _SHOWN_CHARS = 160
 # Longer digit runs are not readings; they also keep int() clear of its digit limit.
-_MAX_DIGITS = 18
-_INT = re.compile(r"[0-9]{1,%d}" % _MAX_DIGITS)
-_FLOAT = re.compile(r"[0-9]{1,%d}(?:\.[0-9]{1,6})?" % _MAX_DIGITS)
+_INT = re.compile(r"[0-9]{1,18}")
+_FLOAT = re.compile(r"[0-9]{1,18}(?:\.[0-9]{1,6})?")
 _KEY = re.compile(r"[A-Za-z][A-Za-z0-9 ()%./_-]*")
 _UNIT = re.compile(r"\(([^()]*)\)")
 _NON_WORD = re.compile(r"[^a-z0-9]+")

@@ -9,12 +9,12 @@ from .common import Line, ParseError, last_line, split_lines
 from .table import (
     BORDER,
     DEVICE_LABELS,
-    ELISION,
     NO_PROCESSES,
     PROCESS_LABELS,
     VERSION,
     Header,
     header_keys,
+    is_elision,
     read_header,
     read_row,
     split_cells,
@@ -210,13 +210,15 @@ class _InfoReader:
         """Take one line of output."""
         text = line.text.strip()
         if not text or BORDER.fullmatch(text):
-            if text and self.pending is not None and self.second_header is not None:
+            if text and self.pending is not None:
                 raise line.error("border between the two rows of one chip")
             return
-        if ELISION.fullmatch(text):
+        if is_elision(text):
             # A chip whose second row was cut out of a pasted excerpt is not visible.
             self.pending = self.pending_line = None
             return
+        if not text.startswith("|"):
+            raise line.error("not part of an npu-smi info table")
         cells = split_cells(line)
         if len(cells) == 1 and self._single_cell(cells[0], line):
             return

@@ -9,11 +9,11 @@ from enum import Enum
 from .common import Line, read_int, read_opt_float, read_opt_int
 
 BORDER = re.compile(r"\+[-=+]*")
-# A row shortened by hand in docs and bug reports ("...", "……", "| ... |").
-ELISION = re.compile(r"[|\s]*(?:\.{3,}|…+)[|\s.…]*")
 NO_PROCESSES = re.compile(r"No running processes found in NPU\s+([0-9]+)", re.IGNORECASE)
 VERSION = re.compile(r"npu-smi\s+(\S+)(?:\s+Version:\s*(\S+))?", re.IGNORECASE)
 
+_ELLIPSIS_CHARS = frozenset(".…⋮")
+_FRAME_CHARS = frozenset("| \t")
 _SPACE = re.compile(r"\s*")
 _TOKEN = re.compile(r"\S+")
 _PAIR = re.compile(r"([^\s/]+)\s*/\s*([^\s/]+)(?=\s|$)")
@@ -43,7 +43,11 @@ class Column:
     label: str
 
 
-def _labels(*specs: tuple[str, str, Kind]) -> tuple[tuple[re.Pattern[str], str, Kind], ...]:
+Labels = tuple[tuple[re.Pattern[str], str, Kind], ...]
+
+
+def labels(*specs: tuple[str, str, Kind]) -> Labels:
+    """Compile (pattern, key, kind) header words; a word must end at a space or the cell end."""
     return tuple(
         (re.compile(pattern + r"(?=\s|$)", re.IGNORECASE), key, kind)
         for pattern, key, kind in specs
@@ -51,7 +55,7 @@ def _labels(*specs: tuple[str, str, Kind]) -> tuple[tuple[re.Pattern[str], str, 
 
 
 # Longer labels first: 'NPU Util(%)' and 'NPU ID' must win over 'NPU'.
-DEVICE_LABELS = _labels(
+DEVICE_LABELS = labels(
     (r"NPU\s+Util\(%\)", "npu_util_pct", Kind.INT),
     (r"NPU\s+ID", "npu_id", Kind.ID),
     (r"NPU", "npu_id", Kind.ID),
@@ -70,7 +74,7 @@ DEVICE_LABELS = _labels(
     (r"HBM-Usage\(MB\)", "hbm", Kind.PAIR),
 )
 
-PROCESS_LABELS = _labels(
+PROCESS_LABELS = labels(
     (r"NPU\s+ID", "npu_id", Kind.ID),
     (r"NPU", "npu_id", Kind.ID),
     (r"Chip\s+ID", "chip_id", Kind.ID),
@@ -85,6 +89,14 @@ Header = tuple[tuple[Column, ...], ...]
 Cell = int | float | str | tuple[int | None, int | None] | None
 
 
+def is_elision(text: str) -> bool:
+    """A row shortened by hand in docs and bug reports: '...', '……' or '| ... |'."""
+    chars = set(text) - _FRAME_CHARS
+    if not chars or not chars <= _ELLIPSIS_CHARS:
+        return False
+    return text.count(".") >= 3 or chars != {"."}
+
+
 def split_cells(line: Line) -> list[str]:
     """The stripped cells of a '| a | b |' row."""
     text = line.text.strip()
@@ -93,13 +105,12 @@ def split_cells(line: Line) -> list[str]:
     return [cell.strip() for cell in text[1:-1].split("|")]
 
 
-def _cell_columns(
-    cell: str, labels: tuple[tuple[re.Pattern[str], str, Kind], ...]
-) -> tuple[Column, ...] | None:
+def read_columns(cell: str, words: Labels) -> tuple[Column, ...] | None:
+    """The header words of one cell, or None when a word is not among `labels`."""
     columns: list[Column] = []
     pos = 0
     while pos < len(cell):
-        for pattern, key, kind in labels:
+        for pattern, key, kind in words:
             match = pattern.match(cell, pos)
             if match:
                 columns.append(Column(key, kind, match.group(0)))
@@ -110,11 +121,11 @@ def _cell_columns(
     return tuple(columns)
 
 
-def read_header(cells: list[str], labels: tuple) -> Header | None:
+def read_header(cells: list[str], words: Labels) -> Header | None:
     """Read a header row into its columns, or None when a word is not a known header word."""
     header: list[tuple[Column, ...]] = []
     for cell in cells:
-        columns = _cell_columns(cell, labels)
+        columns = read_columns(cell, words)
         if columns is None:
             return None
         header.append(columns)

@@ -1,0 +1,212 @@
+"""Probing a node: run the probe over SSH, then record cards, samples, facts, status, preflight."""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from fleet import preflight, probes
+from fleet.choices import CheckStatus, Health, HostKeyStatus, NodeStatus
+from fleet.models import Card, CardSample, Node
+from fleet.remote import ErrorKind, RemoteError, pool
+from fleet.services.nodes import target_for
+from fleet.streams import broadcast_node
+
+log = logging.getLogger(__name__)
+
+
+def probe_node(node_id: int, *, full: bool | None = None) -> Node | None:
+    """Probe one node and record the result; returns None if the node was deleted meanwhile."""
+    node = Node.objects.filter(pk=node_id).first()
+    if node is None:
+        return None
+    if node.host_key_status != HostKeyStatus.ACCEPTED:
+        return _record_failure(
+            node_id,
+            RemoteError(
+                ErrorKind.HOST_KEY_UNKNOWN,
+                "an admin must accept the host key first",
+                permanent=True,
+            ),
+        )
+    if full is None:
+        count = node.facts.get("probe_count", 0)
+        full = not node.facts.get("os") or count % probes.FULL_EVERY == 0
+    paths = probes.ProbePaths(node.npu_smi_path, node.driver_dir, node.weights_dir)
+    target = target_for(node)
+    started = time.monotonic()
+    try:
+        result = pool.run(
+            target,
+            probes.build_script(paths, full=full, board_npu=node.facts.get("first_npu_id", 0)),
+            timeout=settings.FLEET_SSH_COMMAND_TIMEOUT,
+            check=False,
+        )
+        report = probes.parse_report(
+            result.stdout, full=full, device_map=node.facts.get("device_map")
+        )
+        pids = [p["pid"] for c in report.cards for p in c.processes]
+        holders: dict[int, list[dict[str, Any]]] = {}
+        if pids or full:
+            extra = pool.run(
+                target,
+                probes.holders_script(pids),
+                timeout=settings.FLEET_SSH_COMMAND_TIMEOUT,
+                check=False,
+            )
+            containers, owners = probes.parse_holders(extra.stdout)
+            holders = probes.attribute(report.cards, containers, owners, node.device_dir)
+    except RemoteError as exc:
+        return _record_failure(node_id, exc)
+    elapsed_ms = int((time.monotonic() - started) * 1000)
+    return _record_success(node_id, report, holders, elapsed_ms)
+
+
+def _status_for(checks: list[preflight.Check], cards: list[probes.CardReading], error: str) -> str:
+    if error or any(c.health != Health.OK for c in cards):
+        return NodeStatus.DEGRADED
+    if any(check.status == CheckStatus.FAIL for check in checks):
+        return NodeStatus.DEGRADED
+    return NodeStatus.ONLINE
+
+
+@transaction.atomic
+def _record_success(
+    node_id: int, report: probes.ProbeReport, holders: dict[int, list[dict[str, Any]]], ms: int
+) -> Node | None:
+    node = Node.objects.select_for_update().filter(pk=node_id).first()
+    if node is None:  # deleted while the probe ran: nothing to record
+        return None
+    now = timezone.now()
+    facts = {**node.facts, **report.facts, "probe_count": node.facts.get("probe_count", 0) + 1}
+    cards = _save_cards(node, report, holders, now)
+    card_dicts = [
+        {"device": c.device, "health": c.health, "processes": c.processes} for c in report.cards
+    ]
+    checks = preflight.run_checks(
+        facts,
+        card_dicts,
+        npu_smi_error=report.npu_smi_error,
+        expected_cards=node.expected_cards,
+        min_driver=settings.FLEET_MIN_DRIVER_VERSION,
+        min_free_disk_gb=settings.FLEET_MIN_FREE_DISK_GB,
+    )
+    node.facts = facts
+    node.preflight = [c.as_dict() for c in checks]
+    node.preflight_at = now
+    node.status = _status_for(checks, report.cards, report.npu_smi_error)
+    node.consecutive_failures = 0
+    node.last_error = f"npu-smi: {report.npu_smi_error}" if report.npu_smi_error else ""
+    node.last_error_kind = ErrorKind.COMMAND_FAILED.value if report.npu_smi_error else ""
+    node.last_probe_at = node.last_seen_at = now
+    node.probe_ms = ms
+    node.save()
+    transaction.on_commit(lambda: broadcast_node(node, cards))
+    return node
+
+
+def _save_cards(node: Node, report: probes.ProbeReport, holders, now) -> list[Card]:
+    existing = {c.device: c for c in node.cards.all()}
+    seen: set[int] = set()
+    changed: list[Card] = []
+    for reading in report.cards:
+        card = existing.get(reading.device) or Card(node=node, device=reading.device)
+        for name in (
+            "npu_id",
+            "chip_id",
+            "chip_name",
+            "bus_id",
+            "health",
+            "hbm_used_mb",
+            "hbm_total_mb",
+            "aicore_pct",
+            "temp_c",
+            "power_w",
+            "processes",
+        ):
+            setattr(card, name, getattr(reading, name))
+        card.containers = holders.get(reading.device, [])
+        card.present = True
+        if card.pk is None:
+            card.save()
+            existing[card.device] = card
+        else:
+            changed.append(card)
+        seen.add(reading.device)
+    if not report.npu_smi_error:
+        for device, card in existing.items():
+            if device not in seen and card.present:
+                card.present = False
+                card.health = Health.UNKNOWN
+                changed.append(card)
+    if changed:
+        Card.objects.bulk_update(
+            changed,
+            [
+                "npu_id",
+                "chip_id",
+                "chip_name",
+                "bus_id",
+                "health",
+                "hbm_used_mb",
+                "hbm_total_mb",
+                "aicore_pct",
+                "temp_c",
+                "power_w",
+                "processes",
+                "containers",
+                "present",
+            ],
+        )
+    CardSample.objects.bulk_create(
+        [
+            CardSample(
+                card=existing[r.device],
+                at=now,
+                health=r.health,
+                hbm_used_mb=r.hbm_used_mb,
+                aicore_pct=r.aicore_pct,
+                temp_c=r.temp_c,
+                power_w=r.power_w,
+            )
+            for r in report.cards
+        ]
+    )
+    return sorted(existing.values(), key=lambda c: c.device)
+
+
+@transaction.atomic
+def _record_failure(node_id: int, exc: RemoteError) -> Node | None:
+    node = Node.objects.select_for_update().filter(pk=node_id).first()
+    if node is None:
+        return None
+    node.consecutive_failures += 1
+    node.last_error = str(exc)
+    node.last_error_kind = exc.kind.value
+    node.last_probe_at = timezone.now()
+    if exc.kind == ErrorKind.HOST_KEY_CHANGED:
+        if node.status != NodeStatus.HOST_KEY_CHANGED:
+            _tell_admins(node, exc)
+        node.status = NodeStatus.HOST_KEY_CHANGED
+        node.host_key_status = HostKeyStatus.CHANGED
+        node.seen_host_key_fingerprint = exc.fingerprint
+    elif exc.kind == ErrorKind.HOST_KEY_UNKNOWN:
+        node.status = NodeStatus.NEW
+    elif node.consecutive_failures >= settings.FLEET_UNREACHABLE_AFTER:
+        node.status = NodeStatus.UNREACHABLE
+    node.save()
+    cards = list(node.cards.all())
+    transaction.on_commit(lambda: broadcast_node(node, cards))
+    return node
+
+
+def _tell_admins(node: Node, exc: RemoteError) -> None:
+    from django.core.mail import mail_admins
+
+    log.error("node %s: %s", node.name, exc)
+    mail_admins(f"NPU Fleet: host key of {node.name} changed", str(exc), fail_silently=True)
