@@ -45,4 +45,6 @@ def healthz(request: HttpRequest) -> JsonResponse:
     """200 with {"status": "ok"} when both answer, 503 naming the failing side otherwise."""
     checks = {"database": _check_database(), "redis": _check_redis()}
     healthy = all(check["ok"] for check in checks.values())
-    return JsonResponse({"status": "ok" if healthy else "fail", **checks}, status=200 if healthy else 503)
+    return JsonResponse(
+        {"status": "ok" if healthy else "fail", **checks}, status=200 if healthy else 503
+    )

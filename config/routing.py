@@ -1,5 +1,9 @@
 """Websocket routes of every app."""
 
-from django.urls import URLPattern, URLResolver
+from django.urls import URLPattern, URLResolver, path
 
-websocket_urlpatterns: list[URLPattern | URLResolver] = []
+from fleet.consumers import FleetConsumer
+
+websocket_urlpatterns: list[URLPattern | URLResolver] = [
+    path("ws/fleet/", FleetConsumer.as_asgi()),
+]

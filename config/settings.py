@@ -13,7 +13,7 @@ env = Settings(BASE_DIR / ".env")
 
 # Development-only keys: usable only while DEBUG is on, refused otherwise.
 _DEV_SECRET_KEY = "dev-only-insecure-secret-key-do-not-use-in-production"  # noqa: S105
-_DEV_CREDENTIALS_KEY = "ZGV2LW9ubHktY3JlZGVudGlhbHMta2V5LTMyYnl0ZXM="  # noqa: S105
+_DEV_CREDENTIALS_KEY = "ZGV2LW9ubHktY3JlZGVudGlhbHMta2V5LTMyYnl0ZXM="
 
 DEBUG = env.bool("DEBUG", True)
 SECRET_KEY = env.str("SECRET_KEY", _DEV_SECRET_KEY if DEBUG else None)
@@ -63,6 +63,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "fleet.booking.middleware.UserTimeZoneMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -110,7 +111,9 @@ REDIS_URL = env.parsed(
     "REDIS_URL", "redis://127.0.0.1:6379/0", parse_redis_url, "a redis://host:port/db URL"
 )
 
-CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+}
 CHANNEL_LAYERS = {
     "default": {
         "BACKEND": "channels_redis.core.RedisChannelLayer",
@@ -185,6 +188,16 @@ FLEET_SAMPLE_RETENTION_DAYS = env.int("FLEET_SAMPLE_RETENTION_DAYS", 7, minimum=
 FLEET_MIN_DRIVER_VERSION = env.str("FLEET_MIN_DRIVER_VERSION", "23.0.6")
 FLEET_MIN_FREE_DISK_GB = env.int("FLEET_MIN_FREE_DISK_GB", 100, minimum=0)
 FLEET_UNREACHABLE_AFTER = env.int("FLEET_UNREACHABLE_AFTER", 3, minimum=1)
+FLEET_BOOKING_NO_SHOW_MINUTES = env.int("FLEET_BOOKING_NO_SHOW_MINUTES", 30, minimum=1)
+FLEET_BOOKING_WARNING_MINUTES: list[int] = env.parsed(
+    "FLEET_BOOKING_WARNING_MINUTES",
+    "30,5",
+    lambda v: sorted({int(m) for m in v.split(",") if m.strip() and int(m) > 0}, reverse=True),
+    "comma-separated positive minutes before a booking's end, e.g. 30,5",
+)
+FLEET_BOOKING_STOP_GRACE_MINUTES = env.int("FLEET_BOOKING_STOP_GRACE_MINUTES", 5, minimum=0)
+FLEET_BOOKING_WEBHOOK_TIMEOUT = env.float("FLEET_BOOKING_WEBHOOK_TIMEOUT", 10.0, minimum=0.1)
+FLEET_BOOKING_MAX_DAYS_AHEAD = env.int("FLEET_BOOKING_MAX_DAYS_AHEAD", 90, minimum=1)
 
 LOGGING = {
     "version": 1,

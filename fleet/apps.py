@@ -1,6 +1,7 @@
 """App configuration."""
 
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate
 
 
 class FleetConfig(AppConfig):
@@ -8,3 +9,8 @@ class FleetConfig(AppConfig):
 
     default_auto_field = "django.db.models.BigAutoField"
     name = "fleet"
+
+    def ready(self) -> None:
+        from fleet.schedules import ensure_schedules
+
+        post_migrate.connect(ensure_schedules, sender=self, dispatch_uid="fleet-schedules")

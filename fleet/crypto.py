@@ -49,7 +49,7 @@ class Secret(str):
 class EncryptedTextField(models.TextField):
     """Stores Fernet ciphertext; Python code sees the plaintext as a `Secret`."""
 
-    def from_db_value(self, value, expression, connection):  # noqa: ARG002
+    def from_db_value(self, value, expression, connection):
         if value is None:
             return value
         return Secret(decrypt(value))

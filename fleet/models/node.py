@@ -24,7 +24,9 @@ class Node(models.Model):
     host = models.CharField(max_length=253)
     port = models.PositiveIntegerField(default=22)
     username = models.CharField(max_length=32, default="root")
-    auth_method = models.CharField(max_length=10, choices=AuthMethod.choices, default=AuthMethod.KEY)
+    auth_method = models.CharField(
+        max_length=10, choices=AuthMethod.choices, default=AuthMethod.KEY
+    )
     private_key = EncryptedTextField(blank=True, default="")
     passphrase = EncryptedTextField(blank=True, default="")
     password = EncryptedTextField(blank=True, default="")
@@ -155,3 +157,6 @@ class CardSample(models.Model):
     class Meta:
         ordering = ["card", "at"]
         indexes = [models.Index(fields=["card", "at"], name="sample_card_at")]
+
+    def __str__(self) -> str:
+        return f"{self.card} at {self.at:%Y-%m-%d %H:%M:%S}"

@@ -30,7 +30,7 @@ class Parsed(Protocol):
 
 
 # One parser per npu-smi command; the keys are the `--kind` choices of `manage.py npusmi`.
-PARSERS: dict[str, Callable[[str], Parsed]] = {
+PARSERS: dict[str, Callable[[str | bytes], Parsed]] = {
     "info": parse_info,  # npu-smi info
     "list": parse_list,  # npu-smi info -l
     "map": parse_mapping,  # npu-smi info -m
@@ -42,7 +42,7 @@ PARSERS: dict[str, Callable[[str], Parsed]] = {
 }
 
 
-def parse(kind: str, text: str) -> Parsed:
+def parse(kind: str, text: str | bytes) -> Parsed:
     """Parse `text` as the output named by `kind` (a key of PARSERS)."""
     try:
         parser = PARSERS[kind]

@@ -1,0 +1,1 @@
+"""DevServer simulator: real sshd nodes with a simulated npu-smi, backed by real containers."""

@@ -1,0 +1,148 @@
+"""Serializers of nodes, cards and samples: shape only; services decide."""
+
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from fleet.choices import AuthMethod
+from fleet.models import Card, CardSample, Node
+
+
+class CardSerializer(serializers.ModelSerializer):
+    node_name = serializers.CharField(source="node.name", read_only=True)
+    used = serializers.BooleanField(source="is_used", read_only=True)
+
+    class Meta:
+        model = Card
+        fields = [
+            "id",
+            "node",
+            "node_name",
+            "device",
+            "npu_id",
+            "chip_id",
+            "chip_name",
+            "bus_id",
+            "health",
+            "hbm_used_mb",
+            "hbm_total_mb",
+            "aicore_pct",
+            "temp_c",
+            "power_w",
+            "processes",
+            "containers",
+            "used",
+            "present",
+            "cordoned",
+            "cordon_reason",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+
+class NodeSerializer(serializers.ModelSerializer):
+    """A node; secrets are write-only and never returned."""
+
+    private_key = serializers.CharField(
+        write_only=True,
+        required=False,
+        allow_blank=True,
+        trim_whitespace=False,
+        style={"base_template": "textarea.html"},
+    )
+    passphrase = serializers.CharField(write_only=True, required=False, allow_blank=True)
+    password = serializers.CharField(write_only=True, required=False, allow_blank=True)
+    auth_method = serializers.ChoiceField(choices=AuthMethod.choices, default=AuthMethod.KEY)
+    labels = serializers.ListField(child=serializers.CharField(max_length=63), required=False)
+    has_private_key = serializers.SerializerMethodField()
+    has_password = serializers.SerializerMethodField()
+    card_count = serializers.SerializerMethodField()
+    card_memory_gb = serializers.IntegerField(read_only=True)
+    chip_name = serializers.CharField(read_only=True)
+
+    class Meta:
+        model = Node
+        fields = [
+            "id",
+            "name",
+            "host",
+            "port",
+            "username",
+            "auth_method",
+            "private_key",
+            "passphrase",
+            "password",
+            "has_private_key",
+            "has_password",
+            "jump_host",
+            "labels",
+            "notes",
+            "device_dir",
+            "driver_dir",
+            "npu_smi_path",
+            "install_info_path",
+            "weights_dir",
+            "expected_cards",
+            "host_key_fingerprint",
+            "host_key_status",
+            "seen_host_key_fingerprint",
+            "status",
+            "consecutive_failures",
+            "last_error",
+            "last_error_kind",
+            "last_probe_at",
+            "last_seen_at",
+            "probe_ms",
+            "facts",
+            "preflight",
+            "preflight_at",
+            "cordoned",
+            "cordon_reason",
+            "chip_name",
+            "card_memory_gb",
+            "card_count",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = [
+            "host_key_fingerprint",
+            "host_key_status",
+            "seen_host_key_fingerprint",
+            "status",
+            "consecutive_failures",
+            "last_error",
+            "last_error_kind",
+            "last_probe_at",
+            "last_seen_at",
+            "probe_ms",
+            "facts",
+            "preflight",
+            "preflight_at",
+            "cordoned",
+            "cordon_reason",
+            "created_at",
+            "updated_at",
+        ]
+
+    def get_has_private_key(self, node: Node) -> bool:
+        return bool(node.private_key)
+
+    def get_has_password(self, node: Node) -> bool:
+        return bool(node.password)
+
+    def get_card_count(self, node: Node) -> int:
+        cards = getattr(node, "present_cards", None)
+        return len(cards) if cards is not None else node.cards.filter(present=True).count()
+
+
+class AcceptHostKeySerializer(serializers.Serializer):
+    fingerprint = serializers.CharField(
+        help_text="The SHA256 fingerprint the admin reviewed (seen_host_key_fingerprint)."
+    )
+
+
+class CardSampleSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = CardSample
+        fields = ["id", "card", "at", "health", "hbm_used_mb", "aicore_pct", "temp_c", "power_w"]
+        read_only_fields = fields

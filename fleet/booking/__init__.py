@@ -1,0 +1,1 @@
+"""Card booking: services, allocation glue, quotas, availability, lifecycle and hooks."""

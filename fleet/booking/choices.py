@@ -1,0 +1,49 @@
+"""Choices and constants of bookings: statuses, end reasons, audit actions, HCCS halves."""
+
+from __future__ import annotations
+
+from django.db import models
+
+# Cards per job on an 8-card box; other node sizes take any count up to their card total.
+EIGHT_CARD_COUNTS = (1, 2, 4, 8)
+# The two HCCS halves of an 8-card box: a job kept inside one half talks over HCCS only.
+HCCS_HALVES = ((0, 1, 2, 3), (4, 5, 6, 7))
+# Card health values that keep a card out of new bookings.
+UNHEALTHY = frozenset({"Alarm", "Critical"})
+
+
+class BookingStatus(models.TextChoices):
+    UPCOMING = "upcoming", "Upcoming"
+    ACTIVE = "active", "Active"
+    ENDED = "ended", "Ended"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+LIVE_STATUSES = (BookingStatus.UPCOMING, BookingStatus.ACTIVE)
+
+
+class EndReason(models.TextChoices):
+    COMPLETED = "completed", "Reached its end"
+    CANCELLED = "cancelled", "Cancelled"
+    NO_SHOW = "no_show", "Released: no deployment"
+
+
+class AuditAction(models.TextChoices):
+    CREATE = "create", "Booked"
+    CHANGE = "change", "Changed"
+    EXTEND = "extend", "Extended"
+    CANCEL = "cancel", "Cancelled"
+    OVERRIDE = "override", "Quota overridden"
+    CORDON = "cordon", "Cordoned"
+    UNCORDON = "uncordon", "Uncordoned"
+    RELEASE = "release", "Released automatically"
+    STOP = "stop", "Containers stopped"
+    TEAM = "team", "Team settings changed"
+
+
+class NotificationKind(models.TextChoices):
+    WARNING = "warning", "Ending soon"
+    RELEASED = "released", "Released"
+    ENDED = "ended", "Ended"
+    CANCELLED = "cancelled", "Cancelled"
+    CORDON = "cordon", "Cordon"
