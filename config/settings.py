@@ -103,6 +103,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "transaction_mode": "IMMEDIATE",
         "timeout": 20,
     }
+    # A file, not memory, so browser tests can serve the test database from a second process.
+    DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / ".test-db.sqlite3")}
 else:
     DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("DB_CONN_MAX_AGE", 60, minimum=0))
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
@@ -189,10 +191,20 @@ FLEET_MIN_DRIVER_VERSION = env.str("FLEET_MIN_DRIVER_VERSION", "23.0.6")
 FLEET_MIN_FREE_DISK_GB = env.int("FLEET_MIN_FREE_DISK_GB", 100, minimum=0)
 FLEET_UNREACHABLE_AFTER = env.int("FLEET_UNREACHABLE_AFTER", 3, minimum=1)
 FLEET_BOOKING_NO_SHOW_MINUTES = env.int("FLEET_BOOKING_NO_SHOW_MINUTES", 30, minimum=1)
+
+
+def _positive_minutes(value: str) -> list[int]:
+    """'30,5' -> [30, 5]; anything but positive whole minutes is refused."""
+    minutes = sorted({int(part) for part in value.split(",")}, reverse=True)
+    if minutes[-1] < 1:
+        raise ValueError(value)
+    return minutes
+
+
 FLEET_BOOKING_WARNING_MINUTES: list[int] = env.parsed(
     "FLEET_BOOKING_WARNING_MINUTES",
     "30,5",
-    lambda v: sorted({int(m) for m in v.split(",") if m.strip() and int(m) > 0}, reverse=True),
+    _positive_minutes,
     "comma-separated positive minutes before a booking's end, e.g. 30,5",
 )
 FLEET_BOOKING_STOP_GRACE_MINUTES = env.int("FLEET_BOOKING_STOP_GRACE_MINUTES", 5, minimum=0)
