@@ -13,7 +13,7 @@ from typing import Any
 
 from devsim import sshd, watcher
 from devsim.layout import FleetPaths, NodePaths, fleet_dir
-from devsim.nodes import NodeSpec, load_meta, provision
+from devsim.nodes import NodeSpec, install_tool, load_meta, provision
 from devsim.state import empty_faults, read_json, set_foreign, set_health, set_npu_smi, write_json
 
 DEMO_NODES = (
@@ -84,6 +84,7 @@ class Fleet:
             if password_user:
                 sshd.ensure_password_user()
             sshd.ensure_profile_hook()
+            install_tool(self.paths)
             taken = {int(load_meta(self.paths.node(n)).get("port") or 0) for n in self.names()}
             metas = [provision(self.paths, spec, taken, password_user) for spec in specs]
             self._write_known_hosts()
@@ -117,9 +118,10 @@ class Fleet:
 
     def remove_containers(self) -> list[str]:
         """Force-remove every container (any state) whose devices live in this fleet."""
-        try:
-            import docker
 
+        import docker
+
+        try:
             client = docker.from_env(timeout=30)
             client.ping()
         except Exception:
@@ -129,8 +131,8 @@ class Fleet:
         for summary in client.api.containers(all=True):
             try:
                 ins = client.api.inspect_container(summary["Id"])
-            except Exception:  # vanished meanwhile
-                continue
+            except docker.errors.NotFound:  # removed meanwhile
+                ins = {}
             devices = (ins.get("HostConfig") or {}).get("Devices") or []
             if any(os.path.realpath(d.get("PathOnHost", "")).startswith(prefix) for d in devices):
                 client.api.remove_container(summary["Id"], force=True)
@@ -146,10 +148,8 @@ class Fleet:
             state, meta = read_json(node.state), load_meta(node)
             port = meta.get("port")
             running = sshd.read_pid(node) is not None and port and sshd.listening(int(port))
-            if running:
-                word = "up"
-            else:
-                word = "down (fault)" if state["faults"].get("down") else "stopped"
+            down = "down (fault)" if state["faults"].get("down") else "stopped"
+            word = "up" if running else down
             rows.append(
                 NodeStatus(
                     name, port, word, state["chip"], len(state["cards"]), describe(state["faults"])

@@ -8,9 +8,9 @@ import subprocess
 import tarfile
 import time
 from pathlib import Path
+from typing import Any
 
 import docker
-import docker.errors
 
 IMAGE = "npufleet/busybox:local"
 BUSYBOX = Path("/bin/busybox")
@@ -43,7 +43,7 @@ def _is_static(path: Path) -> bool:
     return head.startswith(b"\x7fELF") and b"ld-linux" not in head and b"ld-musl" not in head
 
 
-def _add(tar: tarfile.TarFile, name: str, *, kind: bytes = tarfile.DIRTYPE, **extra: object) -> None:
+def _add(tar: tarfile.TarFile, name: str, *, kind: bytes = tarfile.DIRTYPE, **extra: Any) -> None:
     info = tarfile.TarInfo(name)
     info.type = kind
     info.mtime = int(time.time())

@@ -52,6 +52,16 @@ class FleetPaths:
         return self.root / "containers.json"
 
     @property
+    def lib(self) -> Path:
+        """Shared code of the fleet's nodes (the npu-smi implementation)."""
+        return self.root / "lib"
+
+    @property
+    def npu_smi_module(self) -> Path:
+        """The npu-smi implementation every node's npu-smi launcher imports."""
+        return self.lib / "devsim_npu_smi.py"
+
+    @property
     def watcher_pid(self) -> Path:
         """Pid file of the fleet's container watcher."""
         return self.root / "watcher.pid"

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import os
 import shlex
-import shutil
 import stat
+import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,6 +16,7 @@ from devsim.layout import MANAGEMENT_DEVICES, FleetPaths, NodePaths
 from devsim.state import build_state, empty_faults, read_json, write_json
 
 NPU_SMI_SOURCE = Path(__file__).with_name("npu_smi.py")
+PYTHON = "/usr/bin/python3"  # the node's system interpreter; -IS keeps start-up near 10 ms
 # Character device the simulated /dev/davinci* nodes point at: /dev/null's 1:3, so a
 # container that opens them reads EOF and swallows writes.
 DEVICE_MAJOR_MINOR = (1, 3)
@@ -85,16 +86,45 @@ def make_devices(node: NodePaths, cards: int) -> None:
             extra.unlink()
 
 
-def install_files(node: NodePaths, driver: str, firmware: str) -> None:
+def _replace(path: Path, text: str, mode: int) -> None:
+    """Atomically replace a file's content (a running npu-smi never sees half a file)."""
+    if path.exists() and path.read_text() == text:
+        return
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text)
+    tmp.chmod(mode)
+    os.replace(tmp, path)
+
+
+def install_tool(fleet: FleetPaths) -> None:
+    """Copy the npu-smi implementation into the fleet and byte-compile it once."""
+    fleet.lib.mkdir(parents=True, exist_ok=True)
+    fleet.lib.chmod(0o755)
+    _replace(fleet.npu_smi_module, NPU_SMI_SOURCE.read_text(), 0o644)
+    subprocess.run(
+        [PYTHON, "-IS", "-m", "py_compile", str(fleet.npu_smi_module)], capture_output=True
+    )
+
+
+def launcher(fleet: FleetPaths, node: NodePaths) -> str:
+    """The node's npu-smi: a stub that runs the cached, compiled implementation for this node."""
+    return (
+        f"#!{PYTHON} -IS\n"
+        '"""npu-smi of simulated node ' + node.name + '."""\n'
+        "import sys\n\n"
+        f"sys.path.insert(0, {str(fleet.lib)!r})\n"
+        "from devsim_npu_smi import main  # noqa: E402\n\n"
+        f"sys.exit(main(sys.argv[1:], {str(node.root)!r}))\n"
+    )
+
+
+def install_files(fleet: FleetPaths, node: NodePaths, driver: str, firmware: str) -> None:
     """Driver folder, version.info, ascend_install.info, npu-smi and the npu log folder."""
     for folder in (node.driver / "lib64", node.install_info.parent, node.sbin, node.npu_log):
         folder.mkdir(parents=True, exist_ok=True)
-    node.version_info.write_text(version_info(driver, firmware))
-    node.install_info.write_text(INSTALL_INFO)
-    tmp = node.npu_smi.with_name(".npu-smi.tmp")
-    shutil.copyfile(NPU_SMI_SOURCE, tmp)
-    tmp.chmod(0o755)
-    os.replace(tmp, node.npu_smi)
+    _replace(node.version_info, version_info(driver, firmware), 0o644)
+    _replace(node.install_info, INSTALL_INFO, 0o644)
+    _replace(node.npu_smi, launcher(fleet, node), 0o755)
 
 
 def merged_state(fleet: FleetPaths, node: NodePaths, spec: NodeSpec) -> dict[str, Any]:
@@ -187,7 +217,7 @@ def provision(
     node.root.chmod(0o755)
     state = merged_state(fleet, node, spec)
     make_devices(node, len(state["cards"]))
-    install_files(node, state["driver"], state["firmware"])
+    install_files(fleet, node, state["driver"], state["firmware"])
     write_json(node.state, state)
     sshd.keygen(node.host_key, f"devsim-host-{node.name}")
     node.authorized_keys.write_text(sshd.public_key(fleet.client_key) + "\n")

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 import time
@@ -40,31 +39,55 @@ class CliError(Exception):
     """A usage error reported the way npu-smi reports it."""
 
 
+class _ScanContext:
+    """Settings the C JSON scanner reads (importing the json package costs ~8 ms)."""
+
+    strict = True
+    object_hook = None
+    object_pairs_hook = None
+    parse_float = float
+    parse_int = int
+    parse_constant = float
+    memo: dict = {}
+
+
+def parse_json(text: str) -> dict:
+    """Parse a JSON document with the C scanner directly, else with the json module."""
+    try:
+        import _json
+
+        return _json.make_scanner(_ScanContext())(text.strip(), 0)[0]
+    except ImportError:
+        import json
+
+        return json.loads(text)
+
+
 def load_json(path: str, default: dict) -> dict:
     """Read a JSON file, falling back to a default when it is missing or half-written."""
     try:
         with open(path, encoding="utf-8") as fh:
-            return json.load(fh)
-    except (OSError, ValueError):
+            doc = parse_json(fh.read())
+    except Exception:  # missing, unreadable or torn file: behave as if it were empty
         return default
+    return doc if isinstance(doc, dict) else default
 
 
-def node_dir() -> str:
-    """Locate the node folder: three levels above this script, else $DEVSIM_NODE_DIR."""
-    here = os.path.dirname(os.path.abspath(__file__))
+def node_dir(explicit: str | None) -> str:
+    """The node folder: given by the launcher, else $DEVSIM_NODE_DIR, else from argv[0]."""
+    here = os.path.dirname(os.path.abspath(sys.argv[0]))  # <node>/usr/local/sbin
     guess = os.path.dirname(os.path.dirname(os.path.dirname(here)))
-    if os.path.isfile(os.path.join(guess, "state.json")):
-        return guess
-    env = os.environ.get("DEVSIM_NODE_DIR", "")
-    if env and os.path.isfile(os.path.join(env, "state.json")):
-        return env
+    for candidate in (explicit, os.environ.get("DEVSIM_NODE_DIR"), guess):
+        if candidate and os.path.isfile(os.path.join(candidate, "state.json")):
+            return candidate
     print(DCMI_ERROR)
     sys.exit(1)
 
 
 def jitter(key: str, span: int) -> int:
     """A stable pseudo-random integer in [0, span) for a key."""
-    return zlib.crc32(key.encode()) % max(span, 1)
+    h = (zlib.crc32(key.encode()) * 0x9E3779B1) & 0xFFFFFFFF
+    return (h ^ (h >> 15)) % max(span, 1)
 
 
 class Node:
@@ -103,7 +126,8 @@ class Node:
     def mem_used(self, npu: int) -> int:
         """Used HBM (or DDR on 310P) in MB: the idle base plus every process."""
         total = self.s["hbm_mb"] if self.s["layout"] == "910b" else self.s["ddr_mb"]
-        base = self.s["mem_base_mb"] + jitter(f"{self.name}/{npu}/mem", 40) - 20
+        span = max(1, min(40, self.s["mem_base_mb"] // 4))
+        base = self.s["mem_base_mb"] + jitter(f"{self.name}/{npu}/mem", span) - span // 2
         used = base + sum(int(p["hbm_mb"]) for p in self.procs[npu])
         return max(0, min(used, total - 1))
 
@@ -158,9 +182,7 @@ def render_910b(node: Node) -> list[str]:
         cell1 += usage_pair(0, 0, 5).ljust(21)
         cell2 = str(node.aicore(npu)).ljust(12) + usage_pair(ddr_used, s["ddr_mb"], 5).ljust(18)
         cell2 += usage_pair(node.mem_used(npu), s["hbm_mb"], 5).ljust(21)
-        out.append(
-            f"| {npu:<6}{s['chip']:<20}| {node.health_of(npu):<14}| {cell1}|"
-        )
+        out.append(f"| {npu:<6}{s['chip']:<20}| {node.health_of(npu):<14}| {cell1}|")
         out.append(f"| {0:<26}| {card['bus_id']:<14}| {cell2}|")
         out.append(sep)
     out.append(top)
@@ -183,14 +205,14 @@ def render_910b(node: Node) -> list[str]:
 
 
 def render_310p(node: Node) -> list[str]:
-    """The 310/310P table: 'Chip Device' header, no HBM column, 102-wide."""
+    """The 310/310P table: 'Chip Device' header, no HBM column, 104-wide."""
     s = node.s
     ver = s["npu_smi_version"]
     top = "+" + "-" * 31 + "+" + "-" * 17 + "+" + "-" * 54 + "+"
     sep = "+" + "=" * 31 + "+" + "=" * 17 + "+" + "=" * 54 + "+"
     out = [
-        "+" + "-" * 102 + "+",
-        "| " + f"npu-smi {ver}".ljust(49) + f"Version: {s['driver']}".ljust(52) + "|",
+        "+" + "-" * 104 + "+",
+        "| " + f"npu-smi {ver}".ljust(49) + f"Version: {s['driver']}".ljust(54) + "|",
         top,
         "| NPU     Name                  | Health          | Power(W)     Temp(C)           "
         "Hugepages-Usage(page) |",
@@ -216,7 +238,7 @@ def render_310p(node: Node) -> list[str]:
     for card in node.cards:
         npu = card["npu"]
         if not node.procs[npu]:
-            out.append("| " + f"No running processes found in NPU {npu}".ljust(101) + "|")
+            out.append("| " + f"No running processes found in NPU {npu}".ljust(103) + "|")
         for proc in node.procs[npu]:
             name = str(proc.get("name", ""))[:25]
             out.append(
@@ -245,8 +267,14 @@ def render_mapping(node: Node) -> list[str]:
     out = [KV_INDENT + "".join(c.ljust(31) for c in cols[:3]) + cols[3].ljust(30)]
     for logic, card in enumerate(node.cards):
         npu = str(card["npu"])
-        out.append(KV_INDENT + npu.ljust(31) + "0".ljust(31) + str(logic).ljust(31) + "Ascend "
-                   + node.s["chip"])
+        out.append(
+            KV_INDENT
+            + npu.ljust(31)
+            + "0".ljust(31)
+            + str(logic).ljust(31)
+            + "Ascend "
+            + node.s["chip"]
+        )
         if node.s["layout"] == "910b":
             out.append(KV_INDENT + npu.ljust(31) + "1".ljust(31) + "-".ljust(31) + "Mcu".ljust(30))
     return out
@@ -352,7 +380,8 @@ def render_topo(node: Node) -> list[str]:
         cells = ["X" if j == i else link for j in range(n)]
         aff = affinity[i % len(affinity)]
         out.append(f"NPU{card['npu']}".ljust(11) + "".join(c.ljust(11) for c in cells) + aff)
-    return out + [
+    return [
+        *out,
         "",
         "Legend:",
         "",
@@ -420,9 +449,9 @@ def run(argv: list[str], node: Node) -> list[str]:
     return per_card[kind](node, int(opts["-i"]))
 
 
-def main(argv: list[str]) -> int:
+def main(argv: list[str], ndir: str | None = None) -> int:
     """Entry point: apply the node's npu-smi fault, then print the requested output."""
-    ndir = node_dir()
+    ndir = node_dir(ndir)
     state = load_json(os.path.join(ndir, "state.json"), {})
     fault = state.get("faults", {}).get("npu_smi", {})
     mode = fault.get("mode", "ok")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import os
 import signal
@@ -15,7 +16,7 @@ from devsim.layout import LOGIN_PATH, NodePaths
 
 SSHD = Path("/usr/sbin/sshd")
 PRIVSEP_DIR = Path("/run/sshd")
-PASSWORD_USER = "devsim"
+PASSWORD_USER = "devsim"  # noqa: S105 - a user name, not a secret
 PASSWORD = "devsim"  # noqa: S105 - documented test credential of the optional password user
 PROFILE_HOOK = Path("/etc/profile.d/devsim.sh")
 PROFILE_HOOK_TEXT = """\
@@ -34,7 +35,7 @@ class SshdError(RuntimeError):
 def require_sshd() -> None:
     """Fail with the fix when OpenSSH's server is missing."""
     if not SSHD.exists():
-        raise SshdError(f"{SSHD} not found: run scripts/ensure-sshd.sh (apt-get install openssh-server)")
+        raise SshdError(f"{SSHD} missing: run scripts/ensure-sshd.sh (installs openssh-server)")
     if os.geteuid() != 0:
         raise SshdError("devsim runs one sshd per node and must run as root")
     PRIVSEP_DIR.mkdir(mode=0o755, exist_ok=True)
@@ -135,9 +136,7 @@ def ensure_password_user() -> None:
             check=True,
             capture_output=True,
         )
-    subprocess.run(
-        ["chpasswd"], input=f"{PASSWORD_USER}:{PASSWORD}\n", text=True, check=True
-    )
+    subprocess.run(["chpasswd"], input=f"{PASSWORD_USER}:{PASSWORD}\n", text=True, check=True)
 
 
 def _group_exists(group: str) -> bool:
@@ -159,10 +158,11 @@ def read_pid(node: NodePaths) -> int | None:
     """Pid of the node's running sshd listener, or None."""
     try:
         pid = int(node.sshd_pid.read_text().strip())
-        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
     except (OSError, ValueError):
         return None
-    if str(node.sshd_config).encode() not in cmdline:
+    # sshd rewrites its title to "sshd: /usr/sbin/sshd -f <config> ... [listener]".
+    if str(node.sshd_config).encode() not in cmdline or _is_zombie(pid):
         return None
     return pid
 
@@ -170,16 +170,11 @@ def read_pid(node: NodePaths) -> int | None:
 def listening(port: int) -> bool:
     """Whether something listens on 127.0.0.1:port (read from /proc, no connection made)."""
     want = f"0100007F:{port:04X}"
-    for table in ("/proc/net/tcp",):
-        try:
-            lines = Path(table).read_text().splitlines()[1:]
-        except OSError:
-            return False
-        for line in lines:
-            parts = line.split()
-            if parts[1] == want and parts[3] == "0A":
-                return True
-    return False
+    try:
+        lines = Path("/proc/net/tcp").read_text().splitlines()[1:]
+    except OSError:
+        return False
+    return any(p[1] == want and p[3] == "0A" for p in (line.split() for line in lines))
 
 
 def start(node: NodePaths, port: int, timeout: float = 10.0) -> int:
@@ -226,10 +221,8 @@ def stop(node: NodePaths, timeout: float = 5.0) -> bool:
     if pid is None:
         return False
     for kid in [*_children(pid), pid]:
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.kill(kid, signal.SIGTERM)
-        except ProcessLookupError:
-            pass
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline and Path(f"/proc/{pid}").exists():
         if _is_zombie(pid):

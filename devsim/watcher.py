@@ -15,8 +15,6 @@ from pathlib import Path
 from typing import Any
 
 import docker
-import docker.errors
-
 from devsim.layout import FleetPaths, fleet_dir
 from devsim.state import write_json
 

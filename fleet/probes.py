@@ -62,8 +62,9 @@ def split_sections(output: str) -> dict[str, str]:
     sections: dict[str, list[str]] = {}
     current: list[str] | None = None
     for line in output.splitlines():
-        if line.startswith(MARK) and not line.startswith(MARK + "rc="):
-            current = sections.setdefault(line[len(MARK) :].strip(), [])
+        if line.startswith(MARK):
+            if not line.startswith(MARK + "rc="):
+                current = sections.setdefault(line[len(MARK) :].strip(), [])
             continue
         if current is not None:
             current.append(line)
@@ -165,9 +166,10 @@ def parse_report(
     info_text = sec.get("npusmi", "")
     rc_match = re.search(re.escape(MARK) + r"rc=(\d+)", output)
     rc = int(rc_match.group(1)) if rc_match else None
+    if rc not in (0, None):
+        error = f"npu-smi info exited with {rc}: {_last_lines(info_text)}"
+        return ProbeReport(full, facts, [], npu_smi_error=error)
     try:
-        if rc not in (0, None):
-            raise ParseError(f"npu-smi info exited with {rc}: {_last_lines(info_text)}")
         info = parse_info(info_text)
     except ParseError as exc:
         return ProbeReport(full, facts, [], npu_smi_error=str(exc))

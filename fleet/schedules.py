@@ -14,6 +14,7 @@ def ensure_schedules(**_: Any) -> None:
     wanted = {
         "fleet: probe every node": ("fleet.tasks.probe_fleet", settings.FLEET_PROBE_INTERVAL),
         "fleet: prune card samples": ("fleet.tasks.prune_samples", 3600),
+        "fleet: booking lifecycle": ("fleet.booking.tasks.run_booking_lifecycle", 60),
     }
     for name, (task, seconds) in wanted.items():
         every, _ = IntervalSchedule.objects.get_or_create(

@@ -6,6 +6,8 @@ import pytest
 from django.contrib.auth import get_user_model
 from rest_framework.test import APIClient
 
+pytest_plugins = ["devsim.pytest_plugin"]
+
 PASSWORD = "correct-horse-battery-staple"
 
 

@@ -1,4 +1,4 @@
-"""PostgreSQL guard against double booking, and the every-minute booking lifecycle schedule.
+"""PostgreSQL guard against double booking.
 
 The exclusion constraint refuses two unreleased rows of one card whose [start, end) windows
 overlap. It needs btree_gist (for `card_id WITH =` in a GiST index) and exists only on
@@ -27,31 +27,12 @@ def drop_exclusion_constraint(apps, schema_editor):
     schema_editor.execute(f"ALTER TABLE {TABLE} DROP CONSTRAINT IF EXISTS {CONSTRAINT}")
 
 
-TASK_NAME = "Booking lifecycle"
-TASK = "fleet.booking.tasks.run_booking_lifecycle"
-
-
-def schedule_lifecycle(apps, schema_editor):
-    IntervalSchedule = apps.get_model("django_celery_beat", "IntervalSchedule")
-    PeriodicTask = apps.get_model("django_celery_beat", "PeriodicTask")
-    every_minute, _ = IntervalSchedule.objects.get_or_create(every=60, period="seconds")
-    PeriodicTask.objects.update_or_create(
-        name=TASK_NAME, defaults={"task": TASK, "interval": every_minute, "enabled": True}
-    )
-
-
-def unschedule_lifecycle(apps, schema_editor):
-    apps.get_model("django_celery_beat", "PeriodicTask").objects.filter(name=TASK_NAME).delete()
-
-
 class Migration(migrations.Migration):
 
     dependencies = [
         ("fleet", "0002_booking"),
-        ("django_celery_beat", "0019_alter_periodictasks_options"),
     ]
 
     operations = [
         migrations.RunPython(add_exclusion_constraint, drop_exclusion_constraint),
-        migrations.RunPython(schedule_lifecycle, unschedule_lifecycle),
     ]

@@ -122,6 +122,11 @@ def _clean(values: dict[str, Any], node: Node | None) -> dict[str, Any]:
     return clean
 
 
+def validate_node_values(values: dict[str, Any]) -> dict[str, Any]:
+    """Check a new node's values without saving; raises Invalid naming the field."""
+    return _clean(values, None)
+
+
 def register_node(*, actor, values: dict[str, Any], scan: bool = True) -> Node:
     """Create a node (admins only) and read the host key it offers, for an admin to accept."""
     _require_admin(actor)

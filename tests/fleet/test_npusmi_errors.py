@@ -58,13 +58,13 @@ def test_non_number_cell_names_the_line_and_the_line_text() -> None:
 def test_first_row_without_second_row_is_a_parse_error() -> None:
     lines = sample_text("info-046.txt").split("\n")
     del lines[7]  # the 'Chip / Bus-Id' row of NPU 1
-    with pytest.raises(ParseError, match="^line 8: border between the two rows"):
+    with pytest.raises(ParseError, match=r"^line 8: border between the two rows"):
         parse_info("\n".join(lines))
 
 
 def test_output_cut_after_a_first_row_is_a_parse_error() -> None:
     text = "\n".join(sample_text("info-046.txt").split("\n")[:7])
-    with pytest.raises(ParseError, match="^line 7: chip row without its second row"):
+    with pytest.raises(ParseError, match=r"^line 7: chip row without its second row"):
         parse_info(text)
 
 
@@ -77,19 +77,19 @@ def test_missing_slash_in_a_usage_pair_is_a_parse_error() -> None:
 def test_extra_cell_is_a_parse_error() -> None:
     line = "| 0     910B3               | OK            | 97.9 | 34         0    / 0             |"
     text = _replace_line(sample_text("info-007.txt"), 7, line)
-    with pytest.raises(ParseError, match="^line 7: expected 3 cells, found 4"):
+    with pytest.raises(ParseError, match=r"^line 7: expected 3 cells, found 4"):
         parse_info(text)
 
 
 def test_unknown_header_word_is_a_parse_error() -> None:
     text = sample_text("info-007.txt").replace("Health  ", "Mood    ", 1)
-    with pytest.raises(ParseError, match="^line 4: not an npu-smi info table header"):
+    with pytest.raises(ParseError, match=r"^line 4: not an npu-smi info table header"):
         parse_info(text)
 
 
 def test_huge_number_is_a_parse_error_not_an_overflow() -> None:
     text = sample_text("info-007.txt").replace("34  ", "9" * 5000 + "  ", 1)
-    with pytest.raises(ParseError, match="^line 7: "):
+    with pytest.raises(ParseError, match=r"^line 7: "):
         parse_info(text)
 
 
@@ -102,7 +102,9 @@ def test_process_row_before_any_process_header_is_a_parse_error() -> None:
 
 
 def test_list_count_must_match_total_count() -> None:
-    text = sample_text("info-list-001.txt").replace("Total Count                    : 8", "Total Count : 9")
+    text = sample_text("info-list-001.txt").replace(
+        "Total Count                    : 8", "Total Count : 9"
+    )
     with pytest.raises(ParseError, match="'Total Count' says 9 but 8 NPUs listed"):
         parse_list(text)
 

@@ -30,6 +30,7 @@ _KIND_BY_PREFIX = (
 )
 _LINE_NUMBER = re.compile(r"line ([0-9]+): ")
 
+# NPUSMI_FUZZ_EXAMPLES raises the example count for a longer local run.
 FUZZ = settings(
     max_examples=int(os.environ.get("NPUSMI_FUZZ_EXAMPLES", "250")),
     deadline=None,
@@ -95,7 +96,9 @@ def mutated(draw: st.DrawFn) -> tuple[str, str]:
         elif edit == "token":
             tokens = re.split(r"(\s+)", lines[i])
             k = draw(st.integers(0, len(tokens) - 1))
-            tokens[k] = draw(st.sampled_from(["-", "NA", "", "/", "x", "1e9", "٣", "0.5"]) | garbage)
+            tokens[k] = draw(
+                st.sampled_from(["-", "NA", "", "/", "x", "1e9", "٣", "0.5"]) | garbage
+            )
             lines[i] = "".join(tokens)
         elif edit == "truncate":
             joined = "\n".join(lines)
@@ -151,3 +154,18 @@ def test_random_bytes_parse_or_raise_parse_error(blob: bytes, kind: str) -> None
 def test_unmutated_samples_always_parse(data: st.DataObject) -> None:
     _name, kind, text = data.draw(st.sampled_from(corpus()))
     assert parse(kind, text).to_dict()
+
+
+def test_deleting_any_single_line_never_changes_the_chips_silently() -> None:
+    for name, kind, text in corpus():
+        if kind != "info":
+            continue
+        original = PARSERS[kind](text)
+        lines = text.split("\n")
+        for index in range(len(lines)):
+            shortened = "\n".join(lines[:index] + lines[index + 1 :])
+            try:
+                result = PARSERS[kind](shortened)
+            except ParseError:
+                continue
+            assert result.devices == original.devices, f"{name}: deleting line {index + 1}"

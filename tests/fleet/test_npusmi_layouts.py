@@ -65,7 +65,14 @@ def test_dual_die_card_in_the_wide_layout() -> None:
             "memory_mb": 58000,
             "container_pid": None,
         },
-        {"npu_id": 4, "chip_id": 1, "pid": 2002, "name": "", "memory_mb": 57990, "container_pid": 314},
+        {
+            "npu_id": 4,
+            "chip_id": 1,
+            "pid": 2002,
+            "name": "",
+            "memory_mb": 57990,
+            "container_pid": 314,
+        },
     ]
 
 

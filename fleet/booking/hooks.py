@@ -1,0 +1,126 @@
+"""What booking needs from the job engine: "is something deployed?" and "stop it".
+
+Until the job engine registers its own answers, both read the cards' last probe:
+
+- a *deployment* on a booking is a container the dashboard manages (`managed` true) holding one
+  of the booking's cards, seen in `Card.processes` (an NPU process inside a container) or
+  `Card.containers` (a container started with the card's /dev/davinciN);
+- *stopping* runs `docker stop` on the booking's node for the names of those containers, through
+  a stopper callable. The default stopper talks to the local Docker engine (where the simulated
+  fleet's containers run); the job engine registers one that goes over its Docker seam.
+
+An entry may carry `booking` (the booking's id, from the container label `npufleet.booking`):
+then it counts for that booking only. An untagged container on a card that another live booking
+holds now is left alone, so the next team's fresh deployment is never stopped.
+
+The job engine plugs in with::
+
+    from fleet.booking import hooks
+    hooks.register(deployment_check=jobs_has_deployment, container_stopper=jobs_stop)
+
+where `deployment_check(booking) -> bool` and `container_stopper(node, names) -> list[str]`
+(the names really stopped).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+
+from django.utils import timezone
+
+from fleet.models import BookedCard, Booking, Node
+
+log = logging.getLogger(__name__)
+
+DeploymentCheck = Callable[[Booking], bool]
+ContainerStopper = Callable[[Node, Sequence[str]], list[str]]
+
+_deployment_check: DeploymentCheck | None = None
+_container_stopper: ContainerStopper | None = None
+
+# Seconds docker gives a container between SIGTERM and SIGKILL.
+STOP_TIMEOUT = 20
+
+
+def register(
+    *,
+    deployment_check: DeploymentCheck | None = None,
+    container_stopper: ContainerStopper | None = None,
+) -> None:
+    """Install the job engine's answers (None restores the default for that hook)."""
+    global _deployment_check, _container_stopper
+    _deployment_check = deployment_check
+    _container_stopper = container_stopper
+
+
+def _claims(entry: dict, booking: Booking) -> bool:
+    tag = entry.get("booking")
+    return tag in (None, "") or str(tag) == str(booking.pk)
+
+
+def managed_containers(booking: Booking) -> list[str]:
+    """Names of managed containers on the booking's cards that belong to this booking."""
+    rows = BookedCard.objects.filter(booking=booking).select_related("card")
+    cards = [row.card for row in rows]
+    now = timezone.now()
+    taken_now = set(
+        BookedCard.objects.holding()
+        .filter(card__in=cards, start__lte=now, end__gt=now)
+        .exclude(booking=booking)
+        .values_list("card_id", flat=True)
+    )
+    names: list[str] = []
+    for card in cards:
+        # A process names its container under "container"; a container entry under "name".
+        entries = [(p.get("container"), p) for p in card.processes]
+        entries += [(c.get("name"), c) for c in getattr(card, "containers", None) or []]
+        for name, entry in entries:
+            if not (entry.get("managed") and name and _claims(entry, booking)):
+                continue
+            if card.pk in taken_now and str(entry.get("booking", "")) != str(booking.pk):
+                continue
+            if name not in names:
+                names.append(name)
+    return names
+
+
+def has_deployment(booking: Booking) -> bool:
+    """Whether a dashboard deployment runs on the booking's cards."""
+    if _deployment_check is not None:
+        return _deployment_check(booking)
+    return bool(managed_containers(booking))
+
+
+def stop_with_local_docker(node: Node, names: Sequence[str]) -> list[str]:
+    """`docker stop` the named containers on the local engine; returns the ones stopped."""
+    from docker.errors import DockerException, NotFound
+
+    import docker
+
+    client = docker.from_env()
+    stopped = []
+    try:
+        for name in names:
+            try:
+                container = client.containers.get(name)
+                container.stop(timeout=STOP_TIMEOUT)
+                stopped.append(name)
+            except NotFound:
+                log.info("container %s on %s is already gone", name, node.name)
+            except DockerException as exc:
+                log.warning("could not stop container %s on %s: %s", name, node.name, exc)
+    finally:
+        client.close()
+    return stopped
+
+
+def stop_managed_containers(
+    booking: Booking, *, stopper: ContainerStopper | None = None
+) -> list[str]:
+    """Stop the dashboard's containers on the booking's cards; returns the names stopped."""
+    names = managed_containers(booking)
+    if not names:
+        return []
+    stop = stopper or _container_stopper or stop_with_local_docker
+    return stop(booking.node, names)

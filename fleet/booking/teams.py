@@ -1,0 +1,86 @@
+"""Team settings (quotas, webhook) and a user's display time zone."""
+
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError
+from django.core.validators import URLValidator
+from django.db import transaction
+
+from fleet.booking import audit
+from fleet.booking.choices import AuditAction
+from fleet.booking.errors import BookingInvalid, BookingNotAllowed
+from fleet.booking.middleware import zone_named
+from fleet.choices import TeamRole
+from fleet.models import Membership, Team, UserProfile
+
+
+def is_team_admin(user, team: Team) -> bool:
+    """A site admin, or an admin of this team."""
+    if user.is_superuser:
+        return True
+    return Membership.objects.filter(team=team, user=user, role=TeamRole.ADMIN).exists()
+
+
+@transaction.atomic
+def update_team(
+    user,
+    team: Team,
+    *,
+    max_cards: int | None = None,
+    max_card_hours_per_week: int | None = None,
+    webhook_url: str | None = None,
+    reason: str = "",
+) -> Team:
+    """Set a team's quotas (site admins) or its webhook URL (site admins and team admins)."""
+    team = Team.objects.select_for_update().get(pk=team.pk)
+    quotas = {"max_cards": max_cards, "max_card_hours_per_week": max_card_hours_per_week}
+    if any(v is not None for v in quotas.values()) and not user.is_superuser:
+        raise BookingNotAllowed("Only a site admin can change a team's quotas.")
+    if webhook_url is not None and not is_team_admin(user, team):
+        raise BookingNotAllowed(f"Only an admin of team {team.name} can change its webhook.")
+    changes: dict[str, tuple] = {}
+    for name, value in quotas.items():
+        if value is None:
+            continue
+        if value < 0:
+            raise BookingInvalid(f"{name} cannot be negative.", field=name)
+        if value != getattr(team, name):
+            changes[name] = (getattr(team, name), value)
+    if webhook_url is not None:
+        webhook_url = webhook_url.strip()
+        if webhook_url:
+            try:
+                URLValidator(schemes=["http", "https"])(webhook_url)
+            except ValidationError:
+                raise BookingInvalid(
+                    "The webhook must be an http(s) URL, e.g. https://chat.example.com/hook/abc.",
+                    field="webhook_url",
+                ) from None
+        if webhook_url != team.webhook_url:
+            changes["webhook_url"] = (team.webhook_url, webhook_url)
+    if not changes:
+        return team
+    for name, (_, after) in changes.items():
+        setattr(team, name, after)
+    team.save(update_fields=list(changes))
+    audit.record(
+        AuditAction.TEAM,
+        user,
+        f"Team {team.name}: changed {', '.join(changes)}",
+        team=team,
+        reason=reason,
+        changes=changes,
+    )
+    return team
+
+
+def set_time_zone(user, name: str) -> UserProfile:
+    """Remember the zone the user's pages show times in ('' for the site's zone)."""
+    name = (name or "").strip()
+    if name and zone_named(name) is None:
+        raise BookingInvalid(
+            f"Unknown time zone {name!r}: use an IANA name such as Asia/Shanghai or UTC.",
+            field="time_zone",
+        )
+    profile, _ = UserProfile.objects.update_or_create(user=user, defaults={"time_zone": name})
+    return profile

@@ -1,0 +1,57 @@
+"""Card memory by chip name, and which card-table column a node uses."""
+
+from __future__ import annotations
+
+from jobs.planning.types import NodeFacts
+
+# Keyed on the exact chip name npu-smi prints in its Name column.
+CARD_MEMORY_GB: dict[str, int] = {
+    "910B1": 64,
+    "910B2": 64,
+    "910B3": 64,
+    "910B4-1": 64,
+    "910B4": 32,
+    "910A": 32,
+    "310P3": 24,
+}
+
+TABLE_COLUMNS_GB = (32, 64)
+CHIPS_BY_GB: dict[int, tuple[str, ...]] = {
+    gb: tuple(name for name, mem in CARD_MEMORY_GB.items() if mem == gb) for gb in (32, 64)
+}
+
+
+def card_memory_gb(node: NodeFacts) -> int | None:
+    """Memory per card in GB: from the exact chip name, else from the HBM total, else None."""
+    if node.chip_name is not None and node.chip_name in CARD_MEMORY_GB:
+        return CARD_MEMORY_GB[node.chip_name]
+    if node.hbm_total_mb:
+        return round(node.hbm_total_mb / 1024)
+    return None
+
+
+def table_column(card_gb: int | None) -> int | None:
+    """The card-table column (32 or 64 GB) for a card size; None when it has none.
+
+    A card counts as a 64 GB card from 60 GB of HBM up and as a 32 GB card from 30 GB
+    (npu-smi reports slightly less than the nominal size on some drivers); smaller cards
+    (24 GB 310P3) have no column in the table.
+    """
+    if card_gb is None:
+        return None
+    if card_gb >= 60:
+        return 64
+    if card_gb >= 30:
+        return 32
+    return None
+
+
+def describe_memory(node: NodeFacts) -> str:
+    """How the card size was determined, for messages."""
+    gb = card_memory_gb(node)
+    if node.chip_name is not None and node.chip_name in CARD_MEMORY_GB:
+        return f"{node.chip_name} ({gb} GB)"
+    if gb is not None:
+        name = f"chip {node.chip_name!r}, " if node.chip_name else ""
+        return f"{name}HBM {node.hbm_total_mb} MB (~{gb} GB)"
+    return f"chip {node.chip_name!r} with unknown HBM"
