@@ -4,12 +4,20 @@ from django.urls import path
 from rest_framework.authtoken.views import obtain_auth_token
 from rest_framework.routers import DefaultRouter
 
+from fleet.api import booking
 from fleet.api.views import CardSampleViewSet, CardViewSet, NodeViewSet
 
 router = DefaultRouter()
 router.register("nodes", NodeViewSet, basename="node")
 router.register("cards", CardViewSet, basename="card")
 router.register("card-samples", CardSampleViewSet, basename="card-sample")
+router.register("bookings", booking.BookingViewSet, basename="booking")
+router.register("availability", booking.AvailabilityViewSet, basename="availability")
+router.register("timeline", booking.TimelineViewSet, basename="timeline")
+router.register("cordons", booking.CordonViewSet, basename="cordon")
+router.register("audit", booking.AuditEntryViewSet, basename="audit")
+router.register("notifications", booking.NotificationViewSet, basename="notification")
+router.register("teams", booking.TeamViewSet, basename="team")
 
 urlpatterns = [
     path("auth/token/", obtain_auth_token, name="api-token"),

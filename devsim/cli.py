@@ -96,7 +96,7 @@ def _fault(fleet: Fleet, args: argparse.Namespace) -> None:
         fleet.set_health(args.node, args.card, args.health)
     elif kind == "foreign-process":
         proc = fleet.set_foreign(
-            args.node, args.card, clear=args.clear, pid=args.pid, name=args.name,
+            args.node, args.card, clear=args.clear, pid=args.pid, proc_name=args.name,
             hbm_mb=args.hbm_mb,
         )  # fmt: skip
         if proc:

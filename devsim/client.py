@@ -181,7 +181,9 @@ class DevsimFleet:
         hbm_mb: int = 12288,
     ) -> dict[str, Any]:  # fmt: skip
         """Put a process no dashboard container owns on a card; return it."""
-        return self.fleet.set_foreign(name, card, pid=pid, name=proc_name, hbm_mb=hbm_mb)
+        proc = self.fleet.set_foreign(name, card, pid=pid, proc_name=proc_name, hbm_mb=hbm_mb)
+        assert proc is not None
+        return proc
 
     def clear_foreign_process(self, name: str, card: int) -> None:
         """Remove the foreign process from a card."""

@@ -14,7 +14,16 @@ from typing import Any
 from devsim import sshd, watcher
 from devsim.layout import FleetPaths, NodePaths, fleet_dir
 from devsim.nodes import NodeSpec, install_tool, load_meta, provision
-from devsim.state import empty_faults, read_json, set_foreign, set_health, set_npu_smi, write_json
+from devsim.state import (
+    DEFAULT_FOREIGN_HBM_MB,
+    DEFAULT_FOREIGN_NAME,
+    empty_faults,
+    read_json,
+    set_foreign,
+    set_health,
+    set_npu_smi,
+    write_json,
+)
 
 DEMO_NODES = (
     NodeSpec("node-a", chip="910B3", cards=8),
@@ -189,9 +198,20 @@ class Fleet:
         """Card reports this health word in npu-smi."""
         self._edit_state(name, lambda s: set_health(s, card, word))
 
-    def set_foreign(self, name: str, card: int, clear: bool = False, **kw: Any) -> Any:
+    def set_foreign(
+        self,
+        node: str,
+        card: int,
+        clear: bool = False,
+        pid: int | None = None,
+        proc_name: str = DEFAULT_FOREIGN_NAME,
+        hbm_mb: int = DEFAULT_FOREIGN_HBM_MB,
+    ) -> dict[str, Any] | None:
         """A process nobody launched through the dashboard holds the card (or clear it)."""
-        return self._edit_state(name, lambda s: set_foreign(s, card, clear=clear, **kw))
+        return self._edit_state(
+            node,
+            lambda s: set_foreign(s, card, clear=clear, pid=pid, name=proc_name, hbm_mb=hbm_mb),
+        )
 
     def set_npu_smi(self, name: str, mode: str, seconds: float = 0.0) -> None:
         """npu-smi on the node fails, answers slowly, or behaves."""

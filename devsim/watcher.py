@@ -12,11 +12,13 @@ import sys
 import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import docker
 from devsim.layout import FleetPaths, fleet_dir
 from devsim.state import write_json
+
+if TYPE_CHECKING:
+    import docker
 
 log = logging.getLogger("devsim.watcher")
 HBM_LABEL = "npufleet.devsim.hbm-mb"
@@ -116,8 +118,8 @@ class Watcher:
         for cid in ids - set(self.cache):
             try:
                 self.cache[cid] = client.api.inspect_container(cid)
-            except docker.errors.NotFound:
-                continue
+            except Exception as exc:  # removed between list and inspect
+                log.info("skipping %s: %s", cid[:12], exc)
         self.publish(card_map(self.nodes_root, list(self.cache.values())), True)
 
     def follow(self, client: docker.DockerClient, broken: threading.Event) -> None:
@@ -136,6 +138,8 @@ class Watcher:
 
     def session(self) -> None:
         """One connection to the engine: follow events until the stream breaks."""
+        import docker  # imported here: the CLI loads this module and must start fast
+
         client = docker.from_env(timeout=15)
         client.ping()
         log.info("connected to docker %s", client.version().get("Version"))

@@ -52,6 +52,8 @@ class NodeSerializer(serializers.ModelSerializer):
     )
     passphrase = serializers.CharField(write_only=True, required=False, allow_blank=True)
     password = serializers.CharField(write_only=True, required=False, allow_blank=True)
+    # Names and addresses are checked by the service, whose messages say how to fix them.
+    name = serializers.CharField(max_length=63)
     auth_method = serializers.ChoiceField(choices=AuthMethod.choices, default=AuthMethod.KEY)
     labels = serializers.ListField(child=serializers.CharField(max_length=63), required=False)
     has_private_key = serializers.SerializerMethodField()
