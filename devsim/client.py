@@ -182,7 +182,8 @@ class DevsimFleet:
     ) -> dict[str, Any]:  # fmt: skip
         """Put a process no dashboard container owns on a card; return it."""
         proc = self.fleet.set_foreign(name, card, pid=pid, proc_name=proc_name, hbm_mb=hbm_mb)
-        assert proc is not None
+        if proc is None:
+            raise RuntimeError(f"no foreign process was added to {name} card {card}")
         return proc
 
     def clear_foreign_process(self, name: str, card: int) -> None:

@@ -57,9 +57,9 @@ class FleetPaths:
         return self.root / "lib"
 
     @property
-    def npu_smi_module(self) -> Path:
-        """The npu-smi implementation every node's npu-smi launcher imports."""
-        return self.lib / "devsim_npu_smi.py"
+    def npu_smi_package(self) -> Path:
+        """Copy of devsim/npu_smi that every node's npu-smi launcher imports."""
+        return self.lib / "devsim_npu_smi"
 
     @property
     def watcher_pid(self) -> Path:

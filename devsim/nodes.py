@@ -15,7 +15,7 @@ from devsim.chips import DEFAULT_DRIVER, DEFAULT_FIRMWARE, chip
 from devsim.layout import MANAGEMENT_DEVICES, FleetPaths, NodePaths
 from devsim.state import build_state, empty_faults, read_json, write_json
 
-NPU_SMI_SOURCE = Path(__file__).with_name("npu_smi.py")
+NPU_SMI_SOURCE = Path(__file__).with_name("npu_smi")
 PYTHON = "/usr/bin/python3"  # the node's system interpreter; -IS keeps start-up near 10 ms
 # Character device the simulated /dev/davinci* nodes point at: /dev/null's 1:3, so a
 # container that opens them reads EOF and swallows writes.
@@ -97,13 +97,14 @@ def _replace(path: Path, text: str, mode: int) -> None:
 
 
 def install_tool(fleet: FleetPaths) -> None:
-    """Copy the npu-smi implementation into the fleet and byte-compile it once."""
-    fleet.lib.mkdir(parents=True, exist_ok=True)
-    fleet.lib.chmod(0o755)
-    _replace(fleet.npu_smi_module, NPU_SMI_SOURCE.read_text(), 0o644)
-    subprocess.run(
-        [PYTHON, "-IS", "-m", "py_compile", str(fleet.npu_smi_module)], capture_output=True
-    )
+    """Copy the npu-smi implementation (stdlib only) into the fleet and byte-compile it once."""
+    target = fleet.npu_smi_package
+    target.mkdir(parents=True, exist_ok=True)
+    for folder in (fleet.lib, target):
+        folder.chmod(0o755)
+    for source in NPU_SMI_SOURCE.glob("*.py"):
+        _replace(target / source.name, source.read_text(), 0o644)
+    subprocess.run([PYTHON, "-IS", "-m", "compileall", "-q", str(target)], capture_output=True)
 
 
 def launcher(fleet: FleetPaths, node: NodePaths) -> str:
@@ -113,7 +114,7 @@ def launcher(fleet: FleetPaths, node: NodePaths) -> str:
         '"""npu-smi of simulated node ' + node.name + '."""\n'
         "import sys\n\n"
         f"sys.path.insert(0, {str(fleet.lib)!r})\n"
-        "from devsim_npu_smi import main  # noqa: E402\n\n"
+        "from devsim_npu_smi.cli import main  # noqa: E402\n\n"
         f"sys.exit(main(sys.argv[1:], {str(node.root)!r}))\n"
     )
 

@@ -33,11 +33,8 @@ def _require_host() -> None:
 
 @pytest.fixture(scope="session")
 def devsim_fleet() -> Iterator[DevsimFleet]:
-    """The demo fleet (node-a 8x910B3, node-b 8x910B4, node-c 8x910B3 with card 5 Warning and
-    a foreign process on card 7) in a fresh folder, up for the whole session.
-
-    Set DEVSIM_KEEP=1 to leave it running afterwards for inspection.
-    """
+    """The demo fleet in a fresh folder, up for the whole session (DEVSIM_KEEP=1 keeps it)."""
+    # node-a 8x910B3, node-b 8x910B4, node-c 8x910B3 with card 5 Warning + a foreign process on 7.
     _require_host()
     from devsim.image import ensure_image
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import os
 import re
@@ -184,13 +185,24 @@ def spawn(paths: FleetPaths) -> int:
         check=True,
         start_new_session=True,
     )  # fmt: skip
+    started = time.time()
     deadline = time.monotonic() + 10.0
+    pid = None
     while time.monotonic() < deadline:
-        pid = running_pid(paths)
-        if pid is not None:
-            return pid
+        pid = pid or running_pid(paths)
+        if pid is not None and _published_since(paths, started):
+            return pid  # containers.json now reflects the engine (or says it is down)
         time.sleep(0.01)
-    raise RuntimeError(f"container watcher did not start; see {paths.watcher_log}")
+    if pid is None:
+        raise RuntimeError(f"container watcher did not start; see {paths.watcher_log}")
+    return pid
+
+
+def _published_since(paths: FleetPaths, since: float) -> bool:
+    try:
+        return float(json.loads(paths.containers.read_text()).get("updated", 0)) >= since
+    except (OSError, ValueError):
+        return False
 
 
 def running_pid(paths: FleetPaths) -> int | None:

@@ -23,7 +23,9 @@ class SecretTextarea(forms.Textarea):
 
 def _secret(label: str, help_text: str = "") -> forms.CharField:
     widget = forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"})
-    return forms.CharField(label=label, required=False, strip=False, widget=widget, help_text=help_text)
+    return forms.CharField(
+        label=label, required=False, strip=False, widget=widget, help_text=help_text
+    )
 
 
 class NodeForm(forms.Form):
@@ -40,7 +42,9 @@ class NodeForm(forms.Form):
         label="Private key",
         required=False,
         strip=False,
-        widget=SecretTextarea(attrs={"rows": 5, "placeholder": "-----BEGIN OPENSSH PRIVATE KEY-----"}),
+        widget=SecretTextarea(
+            attrs={"rows": 5, "placeholder": "-----BEGIN OPENSSH PRIVATE KEY-----"}
+        ),
         help_text="Paste it here or upload the file below.",
     )
     private_key_file = forms.FileField(label="…or upload the private key file", required=False)
@@ -60,7 +64,9 @@ class NodeForm(forms.Form):
         label="Install info", initial=choices.DEFAULT_INSTALL_INFO_PATH
     )
     weights_dir = forms.CharField(label="Weights dir", initial=choices.DEFAULT_WEIGHTS_DIR)
-    expected_cards = forms.IntegerField(label="Expected cards", initial=8, min_value=1, max_value=64)
+    expected_cards = forms.IntegerField(
+        label="Expected cards", initial=8, min_value=1, max_value=64
+    )
 
     editing = False
 

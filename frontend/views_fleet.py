@@ -91,7 +91,8 @@ def fact_rows(node: Node) -> list[tuple[str, str]]:
     docker = f.get("docker_version") or ("installed" if f.get("docker_installed") else "")
     if "docker_installed" in f and not f["docker_installed"]:
         docker = "not installed"
-    cpus = f"{f['cpus']} × {f.get('cpu_model') or 'CPU'}" if f.get("cpus") else ""
+    model = f" ({f['cpu_model']})" if f.get("cpu_model") else ""
+    cpus = f"{f['cpus']}{model}" if f.get("cpus") else ""
     rows = [
         ("OS", f.get("os")),
         ("Architecture", f.get("arch")),
@@ -136,8 +137,7 @@ def node_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "cards": cards,
         "facts": fact_rows(node),
         "ranges": list(samples.RANGES),
-        "key_changed": node.host_key_status == HostKeyStatus.CHANGED
-        or node.status == NodeStatus.HOST_KEY_CHANGED,
+        "key_changed": _key_changed(node),
     }
     return render(request, "fleet/node_detail.html", context)
 
@@ -191,6 +191,12 @@ def node_delete(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "fleet/node_confirm_delete.html", {"node": node})
 
 
+def _key_changed(node: Node) -> bool:
+    return (
+        node.host_key_status == HostKeyStatus.CHANGED or node.status == NodeStatus.HOST_KEY_CHANGED
+    )
+
+
 def _offered_key_complete(node: Node) -> bool:
     """The last offered key was read in full (a key change seen by a probe records only its
     fingerprint, so the node must be scanned before that key can be accepted)."""
@@ -201,16 +207,15 @@ def _offered_key_complete(node: Node) -> bool:
 
 
 @admin_required
-def node_host_key(request: HttpRequest, pk: int, form: AcceptHostKeyForm | None = None) -> HttpResponse:
+def node_host_key(
+    request: HttpRequest, pk: int, form: AcceptHostKeyForm | None = None
+) -> HttpResponse:
     """Step 2 of onboarding (and the review of a changed key): the offered key to accept."""
     node = get_object_or_404(Node, pk=pk)
-    changed = node.host_key_status == HostKeyStatus.CHANGED or (
-        node.status == NodeStatus.HOST_KEY_CHANGED
-    )
     awaiting = node.host_key_status != HostKeyStatus.ACCEPTED and _offered_key_complete(node)
     context = {
         "node": node,
-        "changed": changed,
+        "key_changed": _key_changed(node),
         "awaiting": awaiting,
         "form": form or AcceptHostKeyForm(initial={"fingerprint": node.seen_host_key_fingerprint}),
     }

@@ -1,15 +1,15 @@
-"""Render the seed 000 `docker run` and the vLLM api_server launch as argv and shell text.
+"""Render the seed 000 `docker run` and the vLLM api_server launch as argv and shell text."""
 
-The docker run follows seed 000 (步骤五 启动容器镜像) flag for flag: `-itd`, one
-`--device=/dev/davinciN` per card, the localtime / driver / ascend_install.info mounts, the
-davinci_manager, devmm_svm and hisi_hdc devices, the npu log, npu-smi and cgroup mounts, the
-user mounts, `--net=host`, `--name`, image, command. Extras the seed does not show (env, labels,
---shm-size, a published port instead of host networking) go between the user mounts and the
-network flag. The launch follows seed 001's `python -m vllm.entrypoints.openai.api_server`
-(seed 000 itself only starts servers through start_servers.sh). Every value is validated
-first; names and paths against strict patterns, free text only for NUL, and each value is one
-argv element, so `shlex.join` yields copyable shell text that splits back into the same argv.
-"""
+# The docker run follows seed 000 (步骤五 启动容器镜像) flag for flag: `-itd`, one
+# `--device=/dev/davinciN` per card, the localtime / driver / ascend_install.info mounts, the
+# davinci_manager, devmm_svm and hisi_hdc devices, the npu log, npu-smi and cgroup mounts, the
+# user mounts, `--net=host`, `--name`, image, command. Extras the seed does not show (env,
+# labels, --shm-size, a published port instead of host networking) go between the user mounts
+# and the network flag. The launch follows seed 001's `python -m vllm.entrypoints.openai.
+# api_server` (seed 000 only starts servers through start_servers.sh). Names and paths are
+# checked against strict patterns (fullmatch, so no trailing newline slips through); free text
+# only for NUL; every value is one argv element, so `shlex.join` gives copyable shell text that
+# splits back into the same argv.
 
 from __future__ import annotations
 
@@ -83,7 +83,7 @@ class Deployment:
 def _path(field_name: str, value: str, *, relative: bool = False) -> str:
     """Validate a path: strict characters, no '..' components, absolute unless allowed."""
     pattern = RELATIVE_PATH_RE if relative and not value.startswith("/") else PATH_RE
-    if not isinstance(value, str) or not pattern.match(value):
+    if not isinstance(value, str) or not pattern.fullmatch(value):
         raise RenderError(field_name, f"{value!r} is not a plain path")
     if ".." in value.split("/"):
         raise RenderError(field_name, f"{value!r} contains '..'")
@@ -135,6 +135,7 @@ def device_args(device_dir: str, card_ids: Sequence[int]) -> list[str]:
         raise RenderError("card_ids", f"{ids} lists a card twice")
 
     def dev(name: str) -> str:
+        """--device for one device node."""
         host = posixpath.join(device_dir, name)
         return f"--device={host}" if device_dir == "/dev" else f"--device={host}:/dev/{name}"
 
@@ -153,7 +154,7 @@ def _pairs(field_name: str, items: Mapping[str, str] | None, key_re: re.Pattern[
     """KEY=VALUE strings with strict keys and free-text values."""
     out = []
     for key, value in (items or {}).items():
-        if not isinstance(key, str) or not key_re.match(key):
+        if not isinstance(key, str) or not key_re.fullmatch(key):
             raise RenderError(field_name, f"key {key!r} is not allowed")
         out.append(f"{key}={_text(field_name, value)}")
     return out
@@ -161,7 +162,9 @@ def _pairs(field_name: str, items: Mapping[str, str] | None, key_re: re.Pattern[
 
 def _image(image: str) -> str:
     """An image reference (registry/repo:tag[@digest]) or an image id."""
-    if not isinstance(image, str) or not (IMAGE_RE.match(image) or IMAGE_ID_RE.match(image)):
+    if not isinstance(image, str) or not (
+        IMAGE_RE.fullmatch(image) or IMAGE_ID_RE.fullmatch(image)
+    ):
         raise RenderError("image", f"{image!r} is not an image reference")
     return image
 
@@ -182,7 +185,7 @@ def render_docker_run(
 ) -> Command:
     """The seed 000 `docker run` for the given cards, mounts and container name."""
     paths = paths or AscendPaths()
-    if not isinstance(container_name, str) or not CONTAINER_NAME_RE.match(container_name):
+    if not isinstance(container_name, str) or not CONTAINER_NAME_RE.fullmatch(container_name):
         raise RenderError("container_name", f"{container_name!r} is not a container name")
     for name in ("driver_dir", "npu_smi", "install_info", "log_dir"):
         _path(name, getattr(paths, name))
@@ -200,7 +203,7 @@ def render_docker_run(
     for pair in _pairs("labels", labels, LABEL_KEY_RE):
         argv += ["--label", pair]
     if shm_size is not None:
-        if not isinstance(shm_size, str) or not SHM_RE.match(shm_size):
+        if not isinstance(shm_size, str) or not SHM_RE.fullmatch(shm_size):
             raise RenderError("shm_size", f"{shm_size!r} is not a size like 200g")
         argv += ["--shm-size", shm_size]
     argv += _network_args(network, published_port)
@@ -229,11 +232,11 @@ def _network_args(network: str, published_port: tuple[int, int] | None) -> list[
 def launch_argv(spec: RecipeSpec) -> tuple[str, ...]:
     """`python -m vllm.entrypoints.openai.api_server ...` with the recipe's values."""
     model = spec.model_path if spec.model_path is not None else spec.model
-    if not isinstance(model, str) or not MODEL_RE.match(model) or ".." in model.split("/"):
+    if not isinstance(model, str) or not MODEL_RE.fullmatch(model) or ".." in model.split("/"):
         raise RenderError("model_path", f"{model!r} is not a path or model id")
     if spec.dtype not in DTYPES:
         raise RenderError("dtype", f"{spec.dtype!r} is not float16 or bfloat16")
-    if not isinstance(spec.host, str) or not HOST_RE.match(spec.host):
+    if not isinstance(spec.host, str) or not HOST_RE.fullmatch(spec.host):
         raise RenderError("host", f"{spec.host!r} is not an address")
     if _positive("port", spec.port) > 65535:
         raise RenderError("port", f"{spec.port} is not a TCP port")
@@ -288,9 +291,9 @@ def render_launch(spec: RecipeSpec) -> Command:
 
 def render_exec(container_name: str, argv: Sequence[str], user: str = "ma-user") -> Command:
     """`docker exec -d -u ma-user <name> <argv>`: start a command in a running container."""
-    if not CONTAINER_NAME_RE.match(container_name):
+    if not CONTAINER_NAME_RE.fullmatch(container_name):
         raise RenderError("container_name", f"{container_name!r} is not a container name")
-    if not re.match(r"^[a-z_][a-z0-9_-]{0,31}$", user):
+    if not re.fullmatch(r"[a-z_][a-z0-9_-]{0,31}", user):
         raise RenderError("user", f"{user!r} is not a user name")
     parts = [_text("command", a) for a in argv]
     return Command(("docker", "exec", "-d", "-u", user, container_name, *parts))

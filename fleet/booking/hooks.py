@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
+from datetime import datetime
 
 from django.utils import timezone
 
@@ -59,11 +60,11 @@ def _claims(entry: dict, booking: Booking) -> bool:
     return tag in (None, "") or str(tag) == str(booking.pk)
 
 
-def managed_containers(booking: Booking) -> list[str]:
+def managed_containers(booking: Booking, now: datetime | None = None) -> list[str]:
     """Names of managed containers on the booking's cards that belong to this booking."""
     rows = BookedCard.objects.filter(booking=booking).select_related("card")
     cards = [row.card for row in rows]
-    now = timezone.now()
+    now = now or timezone.now()
     taken_now = set(
         BookedCard.objects.holding()
         .filter(card__in=cards, start__lte=now, end__gt=now)
@@ -85,11 +86,11 @@ def managed_containers(booking: Booking) -> list[str]:
     return names
 
 
-def has_deployment(booking: Booking) -> bool:
+def has_deployment(booking: Booking, now: datetime | None = None) -> bool:
     """Whether a dashboard deployment runs on the booking's cards."""
     if _deployment_check is not None:
         return _deployment_check(booking)
-    return bool(managed_containers(booking))
+    return bool(managed_containers(booking, now))
 
 
 def stop_with_local_docker(node: Node, names: Sequence[str]) -> list[str]:
@@ -116,10 +117,10 @@ def stop_with_local_docker(node: Node, names: Sequence[str]) -> list[str]:
 
 
 def stop_managed_containers(
-    booking: Booking, *, stopper: ContainerStopper | None = None
+    booking: Booking, *, stopper: ContainerStopper | None = None, now: datetime | None = None
 ) -> list[str]:
     """Stop the dashboard's containers on the booking's cards; returns the names stopped."""
-    names = managed_containers(booking)
+    names = managed_containers(booking, now)
     if not names:
         return []
     stop = stopper or _container_stopper or stop_with_local_docker

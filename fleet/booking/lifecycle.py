@@ -76,7 +76,7 @@ def _release_no_show(booking: Booking, now: datetime, report: TickReport) -> Non
     booking = Booking.objects.select_for_update().select_related("team", "node").get(pk=booking.pk)
     if booking.status != BookingStatus.ACTIVE or booking.deployment_seen_at is not None:
         return
-    if hooks.has_deployment(booking):
+    if hooks.has_deployment(booking, now):
         booking.deployment_seen_at = now
         booking.save(update_fields=["deployment_seen_at", "updated_at"])
         return
@@ -133,7 +133,7 @@ def _stop(booking: Booking, now: datetime, stopper: ContainerStopper | None, rep
     if not claimed:
         return
     try:
-        names = hooks.stop_managed_containers(booking, stopper=stopper)
+        names = hooks.stop_managed_containers(booking, stopper=stopper, now=now)
     except Exception:
         log.exception(
             "stopping the containers of booking %s failed; retrying next tick", booking.pk

@@ -1,8 +1,7 @@
-"""Catalog data transcribed from the Huawei manuals (seeds), with typed loaders.
+"""Catalog data transcribed from the Huawei manuals (seeds), with typed loaders."""
 
-The JSON files next to this module hold the tables exactly as the seeds print them, each record
-with its provenance (seed file, line, table title, row number 序号). Nothing here imports Django.
-"""
+# The JSON files next to this module hold the tables exactly as the seeds print them, each
+# record with its provenance (seed file, line, table title, row number 序号). No Django here.
 
 from __future__ import annotations
 
@@ -328,11 +327,9 @@ def env_requirements() -> tuple[EnvRequirement, ...]:
 
 
 def export_cells() -> list[dict[str, Any]]:
-    """One object per card-table cell: model (as printed), vllm_version, card_gb, min_cards, len.
-
-    Versions in seed order (0.6.0, then 0.5.0), rows in table order, 32 GB before 64 GB;
-    unsupported cells ('-') have null min_cards and max_model_len_k.
-    """
+    """One dict per card-table cell: model, vllm_version, card_gb, min_cards, max_model_len_k."""
+    # Versions in seed order (0.6.0, then 0.5.0), rows in table order, 32 GB before 64 GB;
+    # model names exactly as printed; unsupported cells ('-') are None (null in JSON).
     cells = []
     for row in card_table():
         for gb in (32, 64):

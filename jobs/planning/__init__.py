@@ -1,10 +1,9 @@
-"""Pure validation of inference and training recipes against the seed tables.
+"""Pure validation of inference and training recipes against the seed tables."""
 
-Messages are {level: error|warning, field, message, fix}. The card table gives the minimum cards
-and the max-model-len measured AT that minimum; this package treats that length as the
-guaranteed floor for any card count at or above the minimum: asking for more is a warning (more
-cards usually fit more, but the seeds only measured the minimum), never an error.
-"""
+# Messages are {level: error|warning, field, message, fix}. The card table gives the minimum
+# cards and the max-model-len measured AT that minimum; that length is treated as the
+# guaranteed floor for any card count at or above the minimum: asking for more is a warning
+# (more cards usually fit more, but the seeds only measured the minimum), never an error.
 
 from __future__ import annotations
 

@@ -69,10 +69,7 @@ def close_matches(key: str, version: str) -> list[str]:
 
 
 def scheme_of(value: str | None) -> str | None:
-    """Normalize a quantization value: scheme name or vLLM flag -> scheme (W4A16/W8A8/W8A16).
-
-    Raises KeyError for values the seeds do not know.
-    """
+    """Scheme name or vLLM flag -> scheme (W4A16/W8A8/W8A16); KeyError when unknown."""
     if value is None:
         return None
     low = value.strip().lower()

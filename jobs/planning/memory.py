@@ -31,12 +31,9 @@ def card_memory_gb(node: NodeFacts) -> int | None:
 
 
 def table_column(card_gb: int | None) -> int | None:
-    """The card-table column (32 or 64 GB) for a card size; None when it has none.
-
-    A card counts as a 64 GB card from 60 GB of HBM up and as a 32 GB card from 30 GB
-    (npu-smi reports slightly less than the nominal size on some drivers); smaller cards
-    (24 GB 310P3) have no column in the table.
-    """
+    """The card-table column (32 or 64 GB) for a card size; None when it has none."""
+    # 64 GB from 60 GB of HBM up, 32 GB from 30 GB: npu-smi may report a little less than the
+    # nominal size. Smaller cards (24 GB 310P3) have no column in the table.
     if card_gb is None:
         return None
     if card_gb >= 60:

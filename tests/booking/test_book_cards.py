@@ -99,7 +99,7 @@ def test_a_cancelled_booking_frees_its_cards(member_user, team, node, now):
         (0, -1, "end", "before the start"),
         (0, 0, "end", "empty"),
         (-5, 2, "end", "already over"),
-        (-1, 2, "start", "in the past"),
+        (-2, 3, "start", "in the past"),
         (24 * 100, 2, "end", "more than 90 days"),
     ],
 )

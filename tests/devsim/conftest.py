@@ -10,6 +10,12 @@ REPO = Path(__file__).resolve().parents[2]
 SAMPLES = REPO.parent / "shared" / "samples" / "npu-smi"
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """Load the devsim plugin when the root conftest was left out (--confcutdir)."""
+    if not config.pluginmanager.has_plugin("devsim.pytest_plugin"):
+        config.pluginmanager.import_plugin("devsim.pytest_plugin")
+
+
 @pytest.fixture(scope="session")
 def samples() -> Path:
     """Folder of real npu-smi outputs (../shared/samples/npu-smi next to the repo)."""

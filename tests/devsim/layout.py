@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 
 TOKEN = re.compile(r"[^\s/|]+|/|\|")
@@ -40,7 +41,7 @@ def device_rows(text: str) -> dict[int, tuple[str, str, int, int]]:
     """npu -> (chip name, health, HBM used, HBM total) from the device part of `npu-smi info`."""
     lines = text.splitlines()
     out = {}
-    for first, second in zip(lines, lines[1:], strict=False):
+    for first, second in itertools.pairwise(lines):
         m = re.match(r"^\| (\d+)\s+(\S+)\s+\| (\S+)\s+\|", first)
         if m and re.match(r"^\| \d+\s+\| [0-9A-F]{4}:", second):
             used, total = re.findall(r"(\d+)\s*/\s*(\d+)", second.split("|")[3])[-1]

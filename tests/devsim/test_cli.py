@@ -82,7 +82,8 @@ def test_up_is_idempotent_and_down_stops_everything(fleet_dir: Path) -> None:
 
 def test_ssh_prints_a_working_command_line(fleet_dir: Path) -> None:
     env = {"DEVSIM_DIR": str(fleet_dir)}
-    assert devsim_cli("up", "--node", "box", "--chip", "910B4", "--cards", "4", env=env).returncode == 0
+    up = devsim_cli("up", "--node", "box", "--chip", "910B4", "--cards", "4", env=env)
+    assert up.returncode == 0, up.stderr
     line = devsim_cli("ssh", "box", env=env).stdout.strip()
     assert line.startswith("ssh -i ")
     argv = [*shlex.split(line), "-o", "BatchMode=yes", "npu-smi info -l | head -1"]

@@ -30,8 +30,9 @@ def test_devices_map_to_node_and_card(tmp_path: Path) -> None:
     (nodes / "node-a" / "dev").mkdir(parents=True)
     link = tmp_path / "alias"
     link.symlink_to(nodes / "node-a")
+    node_a = f"{nodes}/node-a/dev"
     docs = [
-        inspect("job", 111, [f"{nodes}/node-a/dev/davinci3", f"{nodes}/node-a/dev/davinci_manager"]),
+        inspect("job", 111, [f"{node_a}/davinci3", f"{node_a}/davinci_manager"]),
         inspect("linked", 222, [f"{link}/dev/davinci4"], env=["DEVSIM_HBM_MB=5000"]),
         inspect("labelled", 333, [f"{nodes}/node-b/dev/davinci0"],
                 labels={"npufleet.devsim.hbm-mb": "777"}),

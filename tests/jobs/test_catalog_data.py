@@ -210,7 +210,9 @@ def test_quant_rows_sampled_by_hand():
     assert v060["llama2-7b"].supports("kv_cache_int8")
     assert not v060["qwen-7b"].supports("kv_cache_int8")
     assert v060["llama-3.1-405B"].supported_schemes == ("W4A16",)
-    assert v060["llava-v1.6-34b"].weights_text == "llava-hf/llava-v1.6-34b-hf at main (huggingface.co)"
+    assert (
+        v060["llava-v1.6-34b"].weights_text == "llava-hf/llava-v1.6-34b-hf at main (huggingface.co)"
+    )
     assert v060["llava-v1.6-34b"].weight_urls == ()
     assert v060["internvl2-26B"].weights_text == "OpenGVLab/InternVL2-26B at main (huggingface.co)"
     assert v063["llava-v1.6-34b"].weight_urls == (

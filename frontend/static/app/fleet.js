@@ -1,0 +1,272 @@
+// Fleet pages: live tiles and card values from the /ws/fleet/ websocket, filters, card charts.
+(() => {
+  "use strict";
+
+  const SPANS = { "1h": 3600e3, "24h": 86400e3, "7d": 7 * 86400e3 };
+  const dash = (v, unit = "") => (v === null || v === undefined || v === "" ? "—" : `${v}${unit}`);
+  const hbmPct = (c) =>
+    c.hbm_used_mb !== null && c.hbm_total_mb ? Math.round((100 * c.hbm_used_mb) / c.hbm_total_mb) : 0;
+
+  function span(className, text) {
+    const el = document.createElement("span");
+    el.className = className;
+    el.textContent = text;
+    return el;
+  }
+
+  // Same text as card_title() in frontend/views_fleet.py.
+  function cardTitle(c) {
+    const parts = [
+      `davinci${c.device}`,
+      c.health,
+      `HBM ${dash(c.hbm_used_mb)} / ${dash(c.hbm_total_mb)} MB`,
+      `AICore ${dash(c.aicore_pct, "%")}`,
+      dash(c.temp_c, " °C"),
+      dash(c.power_w, " W"),
+    ];
+    if (c.used) parts.push("in use");
+    if (c.cordoned) parts.push("cordoned");
+    return parts.join(" · ");
+  }
+
+  // One card square, as fleet/_npu.html renders it.
+  function renderCard(el, c) {
+    const pct = hbmPct(c);
+    el.className = `npu h-${c.health}${c.cordoned ? " cordoned" : ""}${c.used ? " used" : ""}`;
+    el.dataset.device = c.device;
+    el.title = cardTitle(c);
+    const bar = span("hbm", "");
+    bar.style.width = `${pct}%`;
+    el.replaceChildren(span("npu-id", c.device), span("npu-hbm", `${pct}%`), bar);
+  }
+
+  // Re-render a card grid, keeping the existing square elements.
+  function renderCards(box, cards) {
+    const old = new Map([...box.children].map((el) => [el.dataset.device, el]));
+    box.replaceChildren(
+      ...cards.map((c) => {
+        const el = old.get(String(c.device)) || document.createElement("div");
+        renderCard(el, c);
+        return el;
+      }),
+    );
+  }
+
+  function field(root, name) {
+    return root.querySelector(`[data-f="${name}"]`);
+  }
+
+  function renderStatus(badge, node) {
+    badge.textContent = node.status_label;
+    badge.className = `badge ${node.status}`;
+  }
+
+  function renderError(el, node) {
+    el.textContent = node.last_error || "";
+    el.hidden = !node.last_error;
+  }
+
+  // Opens the fleet websocket and calls onNode with every node update; reconnects with backoff.
+  function live(onNode) {
+    const badge = document.getElementById("live");
+    const show = (state, text) => {
+      if (!badge) return;
+      badge.dataset.state = state;
+      badge.textContent = text;
+    };
+    let delay = 1000;
+    const connect = () => {
+      const scheme = location.protocol === "https:" ? "wss" : "ws";
+      const ws = new WebSocket(`${scheme}://${location.host}/ws/fleet/`);
+      ws.onopen = () => {
+        delay = 1000;
+        show("open", "live");
+      };
+      ws.onmessage = (event) => {
+        const msg = JSON.parse(event.data);
+        if (msg.type === "node") onNode(msg.node);
+      };
+      ws.onclose = () => {
+        show("retry", `reconnecting in ${Math.round(delay / 1000)} s…`);
+        setTimeout(connect, delay);
+        delay = Math.min(delay * 2, 30000);
+      };
+    };
+    connect();
+  }
+
+  function overview() {
+    const grid = document.getElementById("fleet-tiles");
+    if (!grid) return;
+    const form = document.getElementById("fleet-filters");
+    const selects = [...form.querySelectorAll("select")];
+    const template = document.getElementById("tile-template");
+    const tileUrl = (id) => grid.dataset.nodeUrl.replace("/0/", `/${id}/`);
+
+    const applyFilters = () => {
+      const want = Object.fromEntries(selects.map((s) => [s.name, s.value]));
+      let shown = 0;
+      for (const tile of grid.children) {
+        const d = tile.dataset;
+        tile.hidden = !(
+          (!want.status || d.status === want.status) &&
+          (!want.chip || d.chip === want.chip) &&
+          (!want.label || d.labels.split(" ").includes(want.label))
+        );
+        shown += tile.hidden ? 0 : 1;
+      }
+      const total = grid.children.length;
+      document.getElementById("fleet-count").textContent =
+        shown === total ? `${total} node${total === 1 ? "" : "s"}` : `${shown} of ${total} nodes`;
+      document.getElementById("fleet-empty").hidden = total > 0;
+    };
+    const onFilter = (event) => {
+      event.preventDefault();
+      const query = new URLSearchParams();
+      for (const s of selects) if (s.value) query.set(s.name, s.value);
+      const search = query.toString();
+      history.replaceState(null, "", search ? `?${search}` : location.pathname);
+      applyFilters();
+    };
+    form.addEventListener("change", onFilter);
+    form.addEventListener("submit", onFilter);
+    applyFilters();
+
+    const addOption = (name, value) => {
+      const select = form.elements[name];
+      if (value && ![...select.options].some((o) => o.value === value)) select.add(new Option(value, value));
+    };
+    live((node) => {
+      let tile = grid.querySelector(`.tile[data-node-id="${node.id}"]`);
+      if (!tile) {
+        tile = template.content.firstElementChild.cloneNode(true);
+        const next = [...grid.children].find((t) => field(t, "name").textContent > node.name);
+        grid.insertBefore(tile, next || null);
+      }
+      Object.assign(tile.dataset, {
+        nodeId: node.id,
+        status: node.status,
+        chip: node.chip_name || "",
+        labels: node.labels.join(" "),
+      });
+      const name = field(tile, "name");
+      name.textContent = node.name;
+      name.href = tileUrl(node.id);
+      renderStatus(field(tile, "status"), node);
+      field(tile, "chip").textContent = node.chip_name || "chip unknown";
+      field(tile, "count").textContent = node.cards.length;
+      field(tile, "labels").replaceChildren(...node.labels.map((l) => span("label", l)));
+      renderError(field(tile, "error"), node);
+      renderCards(field(tile, "cards"), node.cards);
+      addOption("chip", node.chip_name);
+      node.labels.forEach((l) => addOption("label", l));
+      applyFilters();
+    });
+  }
+
+  function nodePage() {
+    const root = document.getElementById("node-page");
+    if (!root) return;
+    live((node) => {
+      if (String(node.id) !== root.dataset.nodeId) return;
+      renderStatus(root.querySelector(".page-head [data-f=status]"), node);
+      renderError(field(root, "error"), node);
+      renderCards(field(root, "cards"), node.cards);
+      if (node.last_probe_at) field(root, "last-probe").textContent = new Date(node.last_probe_at).toLocaleString();
+      for (const c of node.cards) {
+        const row = root.querySelector(`tr[data-device="${c.device}"]`);
+        if (!row) continue;
+        const health = field(row, "health");
+        health.textContent = c.health;
+        health.className = `badge ${c.health}`;
+        field(row, "hbm").textContent = c.hbm_total_mb
+          ? `${c.hbm_used_mb} / ${c.hbm_total_mb} MB (${hbmPct(c)}%)`
+          : "—";
+        field(row, "aicore").textContent = dash(c.aicore_pct, "%");
+        field(row, "temp").textContent = dash(c.temp_c, " °C");
+        field(row, "power").textContent = dash(c.power_w, " W");
+      }
+    });
+    cardCharts();
+  }
+
+  // Four line charts (HBM, AICore, temperature, power) of the selected card over a range.
+  function cardCharts() {
+    const section = document.getElementById("card-charts");
+    if (!section || !window.Chart) return;
+    const select = section.querySelector("#chart-card");
+    const status = section.querySelector("#chart-status");
+    const buttons = [...section.querySelectorAll("[data-range]")];
+    let range = buttons[0].dataset.range;
+    const charts = [...section.querySelectorAll("canvas")].map(
+      (canvas) =>
+        new window.Chart(canvas, {
+          type: "line",
+          data: {
+            datasets: [{
+              data: [],
+              parsing: { xAxisKey: "at", yAxisKey: canvas.dataset.metric },
+              borderColor: "#c7000b",
+              backgroundColor: "rgba(199, 0, 11, 0.08)",
+              borderWidth: 1.5,
+              fill: true,
+            }],
+          },
+          options: {
+            animation: false,
+            maintainAspectRatio: false,
+            plugins: { legend: { display: false } },
+            scales: { x: { type: "time" }, y: { beginAtZero: true } },
+          },
+        }),
+    );
+
+    async function load() {
+      status.textContent = "loading…";
+      try {
+        const response = await fetch(`${select.selectedOptions[0].dataset.url}?range=${range}`, {
+          headers: { Accept: "application/json" },
+        });
+        if (!response.ok) throw new Error(`HTTP ${response.status}`);
+        const { points } = await response.json();
+        const now = Date.now();
+        for (const chart of charts) {
+          chart.data.datasets[0].data = points;
+          chart.data.datasets[0].pointRadius = points.length > 60 ? 0 : 2;
+          Object.assign(chart.options.scales.x, { min: now - SPANS[range], max: now });
+          chart.update();
+        }
+        status.textContent = points.length ? `${points.length} points` : "no samples in this range yet";
+      } catch (error) {
+        status.textContent = `could not load the series: ${error.message}`;
+      }
+    }
+    select.addEventListener("change", load);
+    for (const button of buttons) {
+      button.addEventListener("click", () => {
+        range = button.dataset.range;
+        buttons.forEach((b) => b.setAttribute("aria-pressed", String(b === button)));
+        load();
+      });
+    }
+    load();
+  }
+
+  // "Copy" next to each preflight fix command.
+  document.addEventListener("click", async (event) => {
+    const button = event.target.closest("button[data-copy]");
+    if (!button) return;
+    const pre = document.getElementById(button.dataset.copy);
+    try {
+      await navigator.clipboard.writeText(pre.textContent);
+      button.textContent = "Copied";
+    } catch {
+      getSelection().selectAllChildren(pre); // no clipboard API on plain http: select for Ctrl+C
+      button.textContent = "Selected: press Ctrl+C";
+    }
+    setTimeout(() => (button.textContent = "Copy"), 2500);
+  });
+
+  overview();
+  nodePage();
+})();
