@@ -113,7 +113,9 @@ class Fleet:
 
     def down(self, remove_containers: bool = True, purge: bool = False) -> list[str]:
         """Stop every sshd and the watcher; remove containers that hold this fleet's cards."""
-        stopped = []
+        stopped: list[str] = []
+        if not self.root.is_dir():
+            return stopped
         with self.locked():
             watcher.terminate(self.paths)
             for name in self.names():

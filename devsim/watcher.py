@@ -160,11 +160,15 @@ class Watcher:
     def run(self) -> None:
         """Claim the pid file, then reconnect forever until stopped or replaced."""
         self.paths.watcher_pid.write_text(f"{os.getpid()}\n")
+        reported = False
         while not self.stop.is_set() and self.owned():
             try:
                 self.session()
+                reported = False
             except Exception as exc:  # docker down or restarting: retry, keep npu-smi served
-                log.warning("docker unavailable: %s", exc)
+                if not reported:
+                    log.warning("docker unavailable, retrying every second: %s", exc)
+                    reported = True
                 self.publish({}, False)
                 self.stop.wait(1.0)
         log.info("watcher %s exiting", os.getpid())

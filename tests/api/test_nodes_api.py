@@ -21,31 +21,50 @@ def private_key() -> str:
 
     global KEY
     if KEY is None:
-        KEY = ed25519.Ed25519PrivateKey.generate().private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.OpenSSH,
-            serialization.NoEncryption(),
-        ).decode()
+        KEY = (
+            ed25519.Ed25519PrivateKey.generate()
+            .private_bytes(
+                serialization.Encoding.PEM,
+                serialization.PrivateFormat.OpenSSH,
+                serialization.NoEncryption(),
+            )
+            .decode()
+        )
     return KEY
 
 
 def make_node(name: str = "gy1-01", cards: int = 8, **facts) -> Node:
     node = Node.objects.create(
-        name=name, host="127.0.0.1", port=1, private_key=private_key(),
-        facts={"chip_name": "910B3", **facts}, status="online",
+        name=name,
+        host="127.0.0.1",
+        port=1,
+        private_key=private_key(),
+        facts={"chip_name": "910B3", **facts},
+        status="online",
     )
     for device in range(cards):
         Card.objects.create(
-            node=node, npu_id=device, device=device, chip_name="910B3",
-            health="Warning" if device == 5 else "OK", hbm_total_mb=65536, hbm_used_mb=3400,
+            node=node,
+            npu_id=device,
+            device=device,
+            chip_name="910B3",
+            health="Warning" if device == 5 else "OK",
+            hbm_total_mb=65536,
+            hbm_used_mb=3400,
             processes=[{"pid": 10 + device, "name": "x", "managed": False}] if device == 7 else [],
         )
     return node
 
 
 def payload(**overrides) -> dict:
-    data = {"name": "gy1-02", "host": "127.0.0.1", "port": 1, "username": "root",
-            "auth_method": "key", "private_key": private_key()}
+    data = {
+        "name": "gy1-02",
+        "host": "127.0.0.1",
+        "port": 1,
+        "username": "root",
+        "auth_method": "key",
+        "private_key": private_key(),
+    }
     data.update(overrides)
     return data
 
@@ -68,10 +87,16 @@ def test_only_admins_onboard_edit_delete_and_accept_keys(persona, request):
     client = request.getfixturevalue(persona)
     node = make_node()
     assert client.post("/api/v1/nodes/", payload(), format="json").status_code == 403
-    assert client.patch(f"/api/v1/nodes/{node.pk}/", {"notes": "x"}, format="json").status_code == 403
+    assert (
+        client.patch(f"/api/v1/nodes/{node.pk}/", {"notes": "x"}, format="json").status_code == 403
+    )
     assert client.delete(f"/api/v1/nodes/{node.pk}/").status_code == 403
-    assert client.post(f"/api/v1/nodes/{node.pk}/accept-host-key/",
-                       {"fingerprint": "SHA256:x"}, format="json").status_code == 403
+    assert (
+        client.post(
+            f"/api/v1/nodes/{node.pk}/accept-host-key/", {"fingerprint": "SHA256:x"}, format="json"
+        ).status_code
+        == 403
+    )
     assert client.post(f"/api/v1/nodes/{node.pk}/probe/").status_code == 403
     assert Node.objects.get(pk=node.pk).notes == ""
     assert Node.objects.count() == 1
@@ -99,8 +124,9 @@ def test_admin_onboards_and_secrets_are_write_only_and_encrypted(admin_api):
 
 def test_secret_left_blank_on_edit_keeps_the_stored_one(admin_api):
     node = make_node()
-    response = admin_api.patch(f"/api/v1/nodes/{node.pk}/", {"notes": "rack 3", "private_key": ""},
-                               format="json")
+    response = admin_api.patch(
+        f"/api/v1/nodes/{node.pk}/", {"notes": "rack 3", "private_key": ""}, format="json"
+    )
     assert response.status_code == 200, response.json()
     node.refresh_from_db()
     assert node.notes == "rack 3"
@@ -163,8 +189,13 @@ def test_card_series_and_samples(member_api):
     card = node.cards.get()
     now = timezone.now()
     for minutes in range(5):
-        CardSample.objects.create(card=card, at=now - timezone.timedelta(minutes=minutes),
-                                  health="OK", hbm_used_mb=1000 + minutes, aicore_pct=minutes)
+        CardSample.objects.create(
+            card=card,
+            at=now - timezone.timedelta(minutes=minutes),
+            health="OK",
+            hbm_used_mb=1000 + minutes,
+            aicore_pct=minutes,
+        )
     series = member_api.get(f"/api/v1/cards/{card.pk}/series/?range=1h").json()
     assert len(series["points"]) == 5
     assert series["points"][-1]["hbm_used_mb"] == 1000
@@ -207,8 +238,9 @@ def test_openapi_schema_and_offline_docs(client, member_user):
 
 def test_accept_host_key_requires_a_scanned_key(admin_api):
     node = make_node()
-    response = admin_api.post(f"/api/v1/nodes/{node.pk}/accept-host-key/",
-                              {"fingerprint": "SHA256:abc"}, format="json")
+    response = admin_api.post(
+        f"/api/v1/nodes/{node.pk}/accept-host-key/", {"fingerprint": "SHA256:abc"}, format="json"
+    )
     assert response.status_code == 400
     assert response.json()["field"] == "fingerprint"
     assert node_services is not None

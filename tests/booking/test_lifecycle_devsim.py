@@ -11,6 +11,7 @@ from django.utils import timezone
 
 import docker
 from devsim.image import IMAGE
+from fleet.booking import hooks
 from fleet.booking.choices import AuditAction, BookingStatus, EndReason
 from fleet.booking.lifecycle import run_lifecycle
 from fleet.booking.services import book_cards
@@ -82,9 +83,10 @@ def test_a_booking_with_nothing_deployed_is_released_after_the_no_show_time(
 
 
 def test_at_the_end_the_dashboards_containers_on_the_cards_are_stopped(
-    devsim, admin_user, member_user, team, started, settings
+    devsim, admin_user, member_user, team, started, settings, monkeypatch
 ):
     settings.FLEET_BOOKING_STOP_GRACE_MINUTES = 5
+    monkeypatch.setattr(hooks, "STOP_TIMEOUT", 2)  # `sleep` as PID 1 ignores SIGTERM
     node = probed(onboard(admin_user, devsim.node("node-a")))
     start = timezone.now()
     booking = book_cards(

@@ -236,7 +236,8 @@
           Object.assign(chart.options.scales.x, { min: now - SPANS[range], max: now });
           chart.update();
         }
-        status.textContent = points.length ? `${points.length} points` : "no samples in this range yet";
+        const n = points.length;
+        status.textContent = n ? `${n} point${n === 1 ? "" : "s"}` : "no samples in this range yet";
       } catch (error) {
         status.textContent = `could not load the series: ${error.message}`;
       }
