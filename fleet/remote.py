@@ -187,7 +187,10 @@ class _PinnedKeyPolicy(paramiko.MissingHostKeyPolicy):
 
 def _open_socket(target: Target, endpoint: Endpoint, via: paramiko.SSHClient | None):
     if via is None:
-        return socket.create_connection((endpoint.host, endpoint.port), target.connect_timeout)
+        sock = socket.create_connection((endpoint.host, endpoint.port), target.connect_timeout)
+        # Small request/response exchanges: without this each command waits on Nagle's delay.
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        return sock
     transport = via.get_transport()
     assert transport is not None
     return transport.open_channel(

@@ -136,7 +136,7 @@ def test_one_bad_row_imports_nothing_and_names_the_line(tmp_path, key_file):
 
 def test_missing_key_file_and_unknown_column_are_clear(tmp_path):
     missing = write(tmp_path, "a.csv", "name,host,private_key_file\nn1,10.0.0.1,/nope/key\n")
-    with pytest.raises(CommandError, match="a.csv line 2: private key /nope/key"):
+    with pytest.raises(CommandError, match=r"a\.csv line 2: private key /nope/key"):
         run(missing)
     unknown = write(tmp_path, "b.csv", "name,hostname\nn1,10.0.0.1\n")
     with pytest.raises(CommandError, match="unknown column"):

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+import docker
 import pytest
 from django.test import override_settings
 
-import docker
 from devsim.client import wait_for
 from fleet.choices import HostKeyStatus, NodeStatus
 from fleet.errors import Conflict
