@@ -11,7 +11,9 @@ from django.core.exceptions import ImproperlyConfigured
 from config.env import Settings, parse_database_url, parse_fernet_keys, parse_redis_url
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-env = Settings(BASE_DIR / ".env")
+# NPUFLEET_ENV_FILE names another file to read; set it empty to read none.
+_env_file = os.environ.get("NPUFLEET_ENV_FILE", str(BASE_DIR / ".env"))
+env = Settings(Path(_env_file) if _env_file else None)
 
 # Development-only keys: usable only while DEBUG is on, refused otherwise.
 _DEV_SECRET_KEY = "dev-only-insecure-secret-key-do-not-use-in-production"  # noqa: S105
@@ -191,6 +193,8 @@ CELERY_TIMEZONE = TIME_ZONE
 FLEET_SSH_CONNECT_TIMEOUT = env.float("FLEET_SSH_CONNECT_TIMEOUT", 15.0, minimum=0.1)
 FLEET_SSH_COMMAND_TIMEOUT = env.float("FLEET_SSH_COMMAND_TIMEOUT", 30.0, minimum=0.1)
 FLEET_PROBE_INTERVAL = env.int("FLEET_PROBE_INTERVAL", 15, minimum=1)
+FLEET_PROBE_THREADS = env.int("FLEET_PROBE_THREADS", 32, minimum=1)
+FLEET_PROBE_JITTER = env.float("FLEET_PROBE_JITTER", 2.0, minimum=0.0)
 FLEET_SAMPLE_RETENTION_DAYS = env.int("FLEET_SAMPLE_RETENTION_DAYS", 7, minimum=1)
 FLEET_MIN_DRIVER_VERSION = env.str("FLEET_MIN_DRIVER_VERSION", "23.0.6")
 FLEET_MIN_FREE_DISK_GB = env.int("FLEET_MIN_FREE_DISK_GB", 100, minimum=0)

@@ -31,11 +31,16 @@ class ProbePaths:
 def build_script(paths: ProbePaths, *, full: bool, board_npu: int = 0) -> str:
     """The probe's shell script; every path is quoted."""
     smi = shlex.quote(paths.npu_smi)
+    # Shell builtins where possible: on a busy node every fork counts.
     parts = [
         "export LC_ALL=C",
-        _section("ipfwd", "cat /proc/sys/net/ipv4/ip_forward"),
-        _section("mem", "grep -E '^(MemTotal|MemAvailable):' /proc/meminfo"),
-        _section("disk", f"df -Pk {shlex.quote(paths.weights_dir)} | tail -n 1"),
+        _section("ipfwd", 'read -r v < /proc/sys/net/ipv4/ip_forward; echo "$v"'),
+        _section(
+            "mem",
+            'while read -r k v _; do case $k in MemTotal:|MemAvailable:) echo "$k $v kB";; '
+            "esac; done < /proc/meminfo",
+        ),
+        _section("disk", f"df -Pk {shlex.quote(paths.weights_dir)}"),
         _section("docker", "command -v docker || echo absent"),
         _section("npusmi", f'{smi} info 2>&1; echo "{MARK}rc=$?"'),
     ]
@@ -118,7 +123,8 @@ def _meminfo(text: str) -> dict[str, int]:
 
 
 def _disk(text: str) -> dict[str, Any]:
-    cols = text.split()
+    lines = text.strip().splitlines()
+    cols = lines[-1].split() if lines else []
     if len(cols) >= 6 and cols[3].isdigit():
         return {"disk_free_gb": round(int(cols[3]) / 1024 / 1024, 1), "disk_mount": cols[5]}
     return {"disk_free_gb": None, "disk_error": text.strip()[:200]}

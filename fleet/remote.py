@@ -7,11 +7,11 @@ unreachable, timeout, authentication failed, host key unknown/changed, or comman
 from __future__ import annotations
 
 import base64
-import contextlib
 import enum
 import hashlib
 import io
 import os
+import select
 import shlex
 import socket
 import threading
@@ -331,26 +331,23 @@ class SSHPool:
         deadline = started + timeout
         out, err = bytearray(), bytearray()
         try:
-            channel.settimeout(0.2)
             channel.exec_command(text)
             if stdin is not None:
                 channel.sendall(stdin)
             channel.shutdown_write()
             while True:
-                got = False
                 while channel.recv_ready():
                     out += channel.recv(65536)
-                    got = True
                 while channel.recv_stderr_ready():
                     err += channel.recv_stderr(65536)
-                    got = True
                 if (
                     channel.exit_status_ready()
-                    and not channel.recv_ready()
-                    and not channel.recv_stderr_ready()
+                    and channel.eof_received
+                    and not (channel.recv_ready() or channel.recv_stderr_ready())
                 ):
                     break
-                if time.monotonic() > deadline:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
                     channel.close()
                     self.close(target.key)
                     raise RemoteError(
@@ -358,9 +355,12 @@ class SSHPool:
                         f"{target.endpoint.host}:{target.endpoint.port} did not finish "
                         f"`{_short(text)}` within {timeout:g} s",
                     )
-                if not got:
-                    with contextlib.suppress(TimeoutError):
-                        out += channel.recv(65536)
+                if channel.eof_received:
+                    # All output is in; only the exit status is still to come.
+                    channel.status_event.wait(min(remaining, 1.0))
+                else:
+                    # The channel's fileno becomes readable on data or EOF.
+                    select.select([channel], [], [], min(remaining, 1.0))
             code = channel.recv_exit_status()
         except (paramiko.SSHException, OSError, EOFError) as exc:
             self.close(target.key)

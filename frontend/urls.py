@@ -1,7 +1,7 @@
 """Page URLs."""
 
 from django.contrib.auth import views as auth_views
-from django.urls import path
+from django.urls import include, path
 
 from frontend import views_fleet
 
@@ -17,4 +17,5 @@ urlpatterns = [
     path("nodes/<int:pk>/host-key/accept/", views_fleet.node_accept_key, name="node-accept-key"),
     path("nodes/<int:pk>/host-key/scan/", views_fleet.node_scan_key, name="node-scan-key"),
     path("nodes/<int:pk>/probe/", views_fleet.node_probe, name="node-probe"),
+    path("bookings/", include("frontend.urls_booking")),
 ]

@@ -51,8 +51,8 @@ def _dash(value: object, unit: str = "") -> str:
 
 
 def hbm_pct(used: int | None, total: int | None) -> int:
-    """HBM use in percent, 0 when unknown."""
-    return round(100 * used / total) if used is not None and total else 0
+    """HBM use in percent (0 to 100), 0 when unknown."""
+    return min(100, round(100 * used / total)) if used is not None and total else 0
 
 
 def card_title(card: dict[str, Any]) -> str:

@@ -95,9 +95,8 @@ def has_deployment(booking: Booking, now: datetime | None = None) -> bool:
 
 def stop_with_local_docker(node: Node, names: Sequence[str]) -> list[str]:
     """`docker stop` the named containers on the local engine; returns the ones stopped."""
-    from docker.errors import DockerException, NotFound
-
     import docker
+    from docker.errors import DockerException, NotFound
 
     client = docker.from_env()
     stopped = []

@@ -112,7 +112,6 @@ def _enforce_quota(
         hint = "book fewer cards or a shorter window, or ask a site admin to override"
         raise QuotaExceeded(
             f"Over quota: {'; '.join(b.message for b in breaches)}. {hint.capitalize()}.",
-            field="quota",
             quota=[b.as_dict() for b in breaches],
         )
     return breaches

@@ -20,6 +20,45 @@ from fleet.streams import broadcast_node
 log = logging.getLogger(__name__)
 
 
+def probe_many(node_ids: list[int], *, workers: int = 32) -> dict[int, str]:
+    """Probe several nodes at once on threads; a slow or failing node never holds up the rest."""
+    import queue
+    import threading
+
+    from django.db import connections
+
+    todo: queue.SimpleQueue[int] = queue.SimpleQueue()
+    for node_id in node_ids:
+        todo.put(node_id)
+    results: dict[int, str] = {}
+
+    def worker() -> None:
+        try:
+            while True:
+                try:
+                    node_id = todo.get_nowait()
+                except queue.Empty:
+                    return
+                try:
+                    node = probe_node(node_id)
+                    results[node_id] = node.status if node else "deleted"
+                except Exception as exc:  # one node's bug must not stop the fleet's probe
+                    log.exception("probe of node %s failed", node_id)
+                    results[node_id] = f"error: {exc}"
+        finally:
+            connections.close_all()  # this thread's connections only
+
+    threads = [
+        threading.Thread(target=worker, daemon=True)
+        for _ in range(max(1, min(workers, len(node_ids))))
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return results
+
+
 def probe_node(node_id: int, *, full: bool | None = None) -> Node | None:
     """Probe one node and record the result; returns None if the node was deleted meanwhile."""
     node = Node.objects.filter(pk=node_id).first()
@@ -51,7 +90,7 @@ def probe_node(node_id: int, *, full: bool | None = None) -> Node | None:
             result.stdout, full=full, device_map=node.facts.get("device_map")
         )
         pids = [p["pid"] for c in report.cards for p in c.processes]
-        holders: dict[int, list[dict[str, Any]]] = {}
+        holders: dict[int, list[dict[str, Any]]] | None = None
         if pids or full:
             extra = pool.run(
                 target,
@@ -77,7 +116,10 @@ def _status_for(checks: list[preflight.Check], cards: list[probes.CardReading], 
 
 @transaction.atomic
 def _record_success(
-    node_id: int, report: probes.ProbeReport, holders: dict[int, list[dict[str, Any]]], ms: int
+    node_id: int,
+    report: probes.ProbeReport,
+    holders: dict[int, list[dict[str, Any]]] | None,
+    ms: int,
 ) -> Node | None:
     node = Node.objects.select_for_update().filter(pk=node_id).first()
     if node is None:  # deleted while the probe ran: nothing to record
@@ -110,59 +152,43 @@ def _record_success(
     return node
 
 
-def _save_cards(node: Node, report: probes.ProbeReport, holders, now) -> list[Card]:
+LIVE_FIELDS = (
+    "npu_id",
+    "chip_id",
+    "chip_name",
+    "bus_id",
+    "health",
+    "hbm_used_mb",
+    "hbm_total_mb",
+    "aicore_pct",
+    "temp_c",
+    "power_w",
+    "processes",
+)
+
+
+def _save_cards(
+    node: Node, report: probes.ProbeReport, holders: dict[int, list] | None, now
+) -> list[Card]:
+    """Write what changed on each card (one small UPDATE per card) and one sample per card."""
     existing = {c.device: c for c in node.cards.all()}
     seen: set[int] = set()
-    changed: list[Card] = []
     for reading in report.cards:
-        card = existing.get(reading.device) or Card(node=node, device=reading.device)
-        for name in (
-            "npu_id",
-            "chip_id",
-            "chip_name",
-            "bus_id",
-            "health",
-            "hbm_used_mb",
-            "hbm_total_mb",
-            "aicore_pct",
-            "temp_c",
-            "power_w",
-            "processes",
-        ):
-            setattr(card, name, getattr(reading, name))
-        card.containers = holders.get(reading.device, [])
-        card.present = True
-        if card.pk is None:
-            card.save()
+        card = existing.get(reading.device)
+        values = {name: getattr(reading, name) for name in LIVE_FIELDS}
+        values["present"] = True
+        if holders is not None:
+            values["containers"] = holders.get(reading.device, [])
+        if card is None:
+            card = Card.objects.create(node=node, device=reading.device, **values)
             existing[card.device] = card
         else:
-            changed.append(card)
+            _update(card, values)
         seen.add(reading.device)
     if not report.npu_smi_error:
         for device, card in existing.items():
             if device not in seen and card.present:
-                card.present = False
-                card.health = Health.UNKNOWN
-                changed.append(card)
-    if changed:
-        Card.objects.bulk_update(
-            changed,
-            [
-                "npu_id",
-                "chip_id",
-                "chip_name",
-                "bus_id",
-                "health",
-                "hbm_used_mb",
-                "hbm_total_mb",
-                "aicore_pct",
-                "temp_c",
-                "power_w",
-                "processes",
-                "containers",
-                "present",
-            ],
-        )
+                _update(card, {"present": False, "health": Health.UNKNOWN})
     CardSample.objects.bulk_create(
         [
             CardSample(
@@ -178,6 +204,14 @@ def _save_cards(node: Node, report: probes.ProbeReport, holders, now) -> list[Ca
         ]
     )
     return sorted(existing.values(), key=lambda c: c.device)
+
+
+def _update(card: Card, values: dict[str, Any]) -> None:
+    changed = {k: v for k, v in values.items() if getattr(card, k) != v}
+    if changed:
+        for name, value in changed.items():
+            setattr(card, name, value)
+        Card.objects.filter(pk=card.pk).update(**changed, updated_at=timezone.now())
 
 
 @transaction.atomic

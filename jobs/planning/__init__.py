@@ -12,6 +12,7 @@ from dataclasses import replace
 from jobs.planning.alternatives import suggest_alternatives
 from jobs.planning.inference import check_recipe
 from jobs.planning.memory import CARD_MEMORY_GB, card_memory_gb, table_column
+from jobs.planning.source import CatalogSource, using
 from jobs.planning.training import check_training
 from jobs.planning.types import (
     ERROR,
@@ -29,6 +30,7 @@ __all__ = [
     "ERROR",
     "WARNING",
     "Alternative",
+    "CatalogSource",
     "Message",
     "Mount",
     "NodeFacts",
@@ -40,6 +42,7 @@ __all__ = [
     "has_errors",
     "suggest_alternatives",
     "table_column",
+    "using",
     "validate_recipe",
     "validate_training",
 ]
@@ -48,8 +51,20 @@ __all__ = [
 _TABLE_FIELDS = {"tensor_parallel_size", "model", "max_model_len", "quantization", "node", "cards"}
 
 
-def validate_recipe(spec: RecipeSpec, node: NodeFacts, cards: int | None = None) -> list[Message]:
+def validate_recipe(
+    spec: RecipeSpec,
+    node: NodeFacts,
+    cards: int | None = None,
+    *,
+    catalog: CatalogSource | None = None,
+) -> list[Message]:
     """Findings for an inference recipe; table findings list passing alternatives in the fix."""
+    with using(catalog):
+        return _validate_recipe(spec, node, cards)
+
+
+def _validate_recipe(spec: RecipeSpec, node: NodeFacts, cards: int | None) -> list[Message]:
+    """validate_recipe against the active catalog."""
     messages = check_recipe(spec, node, cards)
     if not any(m.field in _TABLE_FIELDS for m in messages):
         return messages
@@ -60,9 +75,15 @@ def validate_recipe(spec: RecipeSpec, node: NodeFacts, cards: int | None = None)
     return [replace(m, fix=m.fix + extra) if m.field in _TABLE_FIELDS else m for m in messages]
 
 
-def validate_training(spec: TrainingSpec, node: NodeFacts | None = None) -> list[Message]:
+def validate_training(
+    spec: TrainingSpec,
+    node: NodeFacts | None = None,
+    *,
+    catalog: CatalogSource | None = None,
+) -> list[Message]:
     """Findings for a training recipe (AscendSpeed or LLaMA-Factory)."""
-    return check_training(spec, node)
+    with using(catalog):
+        return check_training(spec, node)
 
 
 def has_errors(messages: list[Message]) -> bool:

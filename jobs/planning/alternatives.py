@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from jobs import catalog_data as catalog
 from jobs.planning import lookup
 from jobs.planning.generic import k_label
 from jobs.planning.inference import check_recipe
 from jobs.planning.memory import CHIPS_BY_GB, card_memory_gb, table_column
+from jobs.planning.source import catalog
 from jobs.planning.types import ERROR, Alternative, NodeFacts, RecipeSpec
 
 MAX_ALTERNATIVES = 4

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from jobs import catalog_data as catalog
 from jobs.planning import lookup
 from jobs.planning.generic import ERROR, err, generic_messages, warn
 from jobs.planning.memory import CHIPS_BY_GB, card_memory_gb, describe_memory, table_column
+from jobs.planning.source import catalog
 from jobs.planning.types import Message, NodeFacts, RecipeSpec
 
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from jobs import catalog_data as catalog
 from jobs.catalog_data import AscendSpeedRow, LlamaFactoryRow
 from jobs.planning.generic import TP_SIZES, err, mount_messages, warn
+from jobs.planning.source import catalog
 from jobs.planning.types import ERROR, Message, NodeFacts, TrainingSpec
 
 FRAMEWORKS = ("ascendspeed", "llamafactory")

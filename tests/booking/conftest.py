@@ -25,6 +25,12 @@ def set_card(node: Node, device: int, **fields) -> Card:
     return Card.objects.get(node=node, device=device)
 
 
+@pytest.fixture(autouse=True)
+def fast_passwords(settings):
+    """Cheap password hashing: the personas are created for every test."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture
 def node(db) -> Node:
     return make_node("node-a")

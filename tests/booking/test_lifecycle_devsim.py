@@ -6,10 +6,10 @@ import shlex
 import uuid
 from datetime import timedelta
 
+import docker
 import pytest
 from django.utils import timezone
 
-import docker
 from devsim.image import IMAGE
 from fleet.booking import hooks
 from fleet.booking.choices import AuditAction, BookingStatus, EndReason

@@ -14,11 +14,25 @@ GOOD_KEY = "x3nF0m4f3b0b4I4mQ2lZ3eUo7YqQ5vQ9c1mJ4d7Wf8E="
 
 
 def load_settings(**overrides: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO", "PYTEST"))}
+    documented = {
+        line.split("=", 1)[0]
+        for line in (ROOT / ".env.example").read_text().splitlines()
+        if "=" in line and not line.startswith("#")
+    }
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in documented and not k.startswith(("DJANGO", "PYTEST"))
+    }
     env.update(overrides)
     env["DJANGO_SETTINGS_MODULE"] = "config.settings"
+    env["NPUFLEET_ENV_FILE"] = ""  # a developer's .env must not change what is tested
     return subprocess.run(
-        [sys.executable, "-c", "import django; django.setup(); from django.conf import settings; print(settings.DATABASES['default']['ENGINE'])"],
+        [
+            sys.executable,
+            "-c",
+            "import django; django.setup(); from django.conf import settings; print(settings.DATABASES['default']['ENGINE'])",
+        ],
         cwd=ROOT,
         env=env,
         capture_output=True,
@@ -36,7 +50,11 @@ def test_defaults_give_a_working_local_setup():
     ("name", "value", "expected"),
     [
         ("DEBUG", "maybe", "DEBUG='maybe' is invalid"),
-        ("DATABASE_URL", "mysql://root@localhost/x", "DATABASE_URL='mysql://root@localhost/x' is invalid"),
+        (
+            "DATABASE_URL",
+            "mysql://root@localhost/x",
+            "DATABASE_URL='mysql://root@localhost/x' is invalid",
+        ),
         ("DATABASE_URL", "not a url", "DATABASE_URL='not a url' is invalid"),
         ("REDIS_URL", "http://127.0.0.1:6379", "REDIS_URL='http://127.0.0.1:6379' is invalid"),
         ("FLEET_CREDENTIALS_KEY", "too-short", "FLEET_CREDENTIALS_KEY='too-short' is invalid"),
@@ -65,7 +83,11 @@ def test_production_refuses_the_development_credentials_key():
 
 
 def test_production_refuses_development_keys():
-    result = load_settings(DEBUG="0", SECRET_KEY="dev-only-insecure-secret-key-do-not-use-in-production", FLEET_CREDENTIALS_KEY=GOOD_KEY)
+    result = load_settings(
+        DEBUG="0",
+        SECRET_KEY="dev-only-insecure-secret-key-do-not-use-in-production",
+        FLEET_CREDENTIALS_KEY=GOOD_KEY,
+    )
     assert result.returncode != 0
     assert "development key" in result.stderr
 

@@ -38,6 +38,21 @@ def own_channel_layer(settings) -> None:
     settings.CHANNEL_LAYERS = layers
 
 
+def _keep_database_name() -> None:
+    """The forked server inherits the test database's name already: nothing to change."""
+
+
+@pytest.fixture
+def server_on_test_db(monkeypatch) -> None:
+    """Keep the live server on the test database under PostgreSQL too.
+
+    channels' set_database_connection prefixes "test_" to a NAME the forked server already
+    inherited as "test_<name>", so on PostgreSQL it looked for "test_test_<name>".
+    Request it before asgi_live_server.
+    """
+    monkeypatch.setattr("tests.e2e.conftest.set_database_connection", _keep_database_name)
+
+
 def off_loop(func: Callable[..., T], *args: Any) -> T:
     """Run func in a worker thread: Playwright's event loop in this thread makes the channel
     layer's async_to_sync refuse to broadcast (the probe would record but never push)."""
@@ -59,7 +74,7 @@ def shot(page, name: str) -> None:
 
 @pytest.mark.devsim
 def test_onboard_a_simulated_node_accept_its_key_and_see_a_card_turn_to_warning_live(
-    own_channel_layer, asgi_live_server, page, admin_user, devsim
+    own_channel_layer, server_on_test_db, asgi_live_server, page, admin_user, devsim
 ):
     sim = devsim.node("node-a")
     server = asgi_live_server
@@ -76,10 +91,12 @@ def test_onboard_a_simulated_node_accept_its_key_and_see_a_card_turn_to_warning_
     page.fill("#id_driver_dir", sim.driver_dir)
     page.fill("#id_npu_smi_path", sim.npu_smi_path)
     page.fill("#id_install_info_path", sim.install_info_path)
+    shot(page, "onboarding-form")
     page.click("button[type=submit]")
 
     page.wait_for_url("**/host-key/")
     assert page.get_by_test_id("fingerprint").inner_text() == sim.host_key_fingerprint
+    shot(page, "host-key")
     page.get_by_role("button", name="Accept this key").click()
 
     node = Node.objects.get(name="sim-node-a")
@@ -108,6 +125,16 @@ def test_onboard_a_simulated_node_accept_its_key_and_see_a_card_turn_to_warning_
     assert tile.locator("[data-f=status]").inner_text() == "Degraded"
     shot(page, "overview")
 
+    tile.locator(".tile-name").click()
+    page.wait_for_selector("#live[data-state=open]")
+    page.evaluate("window.__marker = 2")
+    devsim.set_card_health("node-a", 5, "Alarm")
+    off_loop(probe_node, node.pk)
+
+    expect(page.locator('tr[data-device="5"] [data-f=health]')).to_have_text("Alarm")
+    expect(page.locator('#node-page .npu[data-device="5"]')).to_have_class("npu h-Alarm")
+    assert page.evaluate("window.__marker") == 2
+
 
 def _node(name: str, chip: str, labels: list[str], healths: list[str]) -> Node:
     node = Node.objects.create(
@@ -127,7 +154,7 @@ def _node(name: str, chip: str, labels: list[str], healths: list[str]) -> Node:
 
 
 def test_filters_hide_tiles_keep_the_query_string_and_new_nodes_appear_live(
-    own_channel_layer, asgi_live_server, page, member_user
+    own_channel_layer, server_on_test_db, asgi_live_server, page, member_user
 ):
     _node("node-a", "910B3", ["region=gy1"], [Health.OK] * 8)
     _node("node-b", "910B4", ["region=wlcb"], [Health.OK] * 8)

@@ -5,7 +5,9 @@
   const SPANS = { "1h": 3600e3, "24h": 86400e3, "7d": 7 * 86400e3 };
   const dash = (v, unit = "") => (v === null || v === undefined || v === "" ? "—" : `${v}${unit}`);
   const hbmPct = (c) =>
-    c.hbm_used_mb !== null && c.hbm_total_mb ? Math.round((100 * c.hbm_used_mb) / c.hbm_total_mb) : 0;
+    c.hbm_used_mb !== null && c.hbm_total_mb
+      ? Math.min(100, Math.round((100 * c.hbm_used_mb) / c.hbm_total_mb))
+      : 0;
 
   function span(className, text) {
     const el = document.createElement("span");
@@ -216,7 +218,14 @@
             animation: false,
             maintainAspectRatio: false,
             plugins: { legend: { display: false } },
-            scales: { x: { type: "time" }, y: { beginAtZero: true } },
+            scales: {
+              x: {
+                type: "time",
+                time: { tooltipFormat: "PPpp", displayFormats: { minute: "HH:mm", hour: "HH:mm", day: "MMM d" } },
+                ticks: { maxRotation: 0, autoSkipPadding: 24 },
+              },
+              y: { beginAtZero: true },
+            },
           },
         }),
     );

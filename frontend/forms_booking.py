@@ -1,0 +1,106 @@
+"""Forms of the booking pages: shape only; the booking services decide."""
+
+from __future__ import annotations
+
+import zoneinfo
+from functools import cache
+
+from django import forms
+
+from fleet.booking.choices import AuditAction
+from fleet.models import Node, Team
+
+LOCAL_INPUT = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
+
+
+@cache
+def zone_choices() -> list[tuple[str, str]]:
+    """Every IANA zone, for the time zone picker."""
+    return [("", "Site default")] + [(z, z) for z in sorted(zoneinfo.available_timezones())]
+
+
+def team_field(user) -> forms.ModelChoiceField:
+    """The teams the user may book for."""
+    return forms.ModelChoiceField(Team.objects.of_user(user), empty_label=None)
+
+
+class BookForm(forms.Form):
+    """Book cards of one node: by hand (timeline) or as offered by the availability search."""
+
+    team = forms.ModelChoiceField(Team.objects.none(), empty_label=None)
+    cards = forms.TypedMultipleChoiceField(
+        coerce=int, widget=forms.CheckboxSelectMultiple, help_text="Click free slots to pick."
+    )
+    start = forms.DateTimeField(widget=LOCAL_INPUT, help_text="In your time zone.")
+    hours = forms.FloatField(min_value=0.25, max_value=24 * 90, initial=2)
+    purpose = forms.CharField(max_length=200)
+    override_reason = forms.CharField(
+        max_length=300, required=False, label="Quota override reason (site admins)"
+    )
+
+    def __init__(self, *args, user, devices: list[int], **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["team"] = team_field(user)
+        self.fields["cards"].choices = [(d, str(d)) for d in devices]
+        if not user.is_superuser:
+            del self.fields["override_reason"]
+
+
+class ExtendForm(forms.Form):
+    hours = forms.FloatField(min_value=0.25, max_value=24 * 30, initial=1, label="Add hours")
+
+
+class CancelForm(forms.Form):
+    reason = forms.CharField(max_length=300, required=False)
+
+
+class FindForm(forms.Form):
+    """ "Find me N cards for H hours": the fleet-wide availability search."""
+
+    count = forms.TypedChoiceField(
+        coerce=int, choices=[(n, str(n)) for n in (1, 2, 4, 8)], initial=2, label="Cards"
+    )
+    hours = forms.FloatField(min_value=0.25, max_value=24 * 90, initial=2)
+    earliest = forms.DateTimeField(widget=LOCAL_INPUT, required=False, help_text="Blank: now.")
+    nodes = forms.ModelMultipleChoiceField(
+        Node.objects.none(), required=False, help_text="Blank: the whole fleet."
+    )
+
+    def __init__(self, *args, user, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["nodes"].queryset = Node.objects.visible_to(user)
+
+
+class MoveForm(forms.Form):
+    node = forms.ModelChoiceField(Node.objects.none(), empty_label=None, label="Move to")
+    reason = forms.CharField(max_length=300, required=False)
+
+    def __init__(self, *args, user, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["node"].queryset = Node.objects.visible_to(user)
+
+
+class CordonForm(forms.Form):
+    node = forms.ModelChoiceField(Node.objects.all(), empty_label=None)
+    cards = forms.CharField(
+        required=False, help_text="Device numbers, e.g. 3 or 3,5; blank for the whole node."
+    )
+    reason = forms.CharField(max_length=300, required=False)
+
+    def clean_cards(self) -> list[int] | None:
+        text = self.cleaned_data["cards"].replace(" ", "")
+        if not text:
+            return None
+        try:
+            return sorted({int(part) for part in text.split(",")})
+        except ValueError:
+            raise forms.ValidationError("List device numbers separated by commas.") from None
+
+
+class TimeZoneForm(forms.Form):
+    time_zone = forms.ChoiceField(choices=zone_choices, required=False)
+
+
+class AuditFilterForm(forms.Form):
+    action = forms.ChoiceField(choices=[("", "Any action"), *AuditAction.choices], required=False)
+    team = forms.ModelChoiceField(Team.objects.all(), required=False, empty_label="Any team")

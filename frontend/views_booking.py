@@ -1,0 +1,382 @@
+"""Booking pages: node timeline, "find me N cards", my team's bookings, audit log, cordons."""
+
+from __future__ import annotations
+
+import zlib
+from datetime import datetime, timedelta
+from urllib.parse import urlencode
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from fleet.booking import cordon, services, teams
+from fleet.booking.availability import CardLine, find_available, node_timeline
+from fleet.booking.choices import LIVE_STATUSES
+from fleet.booking.cordon import affected_bookings
+from fleet.booking.middleware import SESSION_KEY
+from fleet.booking.quotas import team_usage
+from fleet.choices import TeamRole
+from fleet.errors import DomainError
+from fleet.models import AuditEntry, Booking, Node, Notification, Team
+from frontend.forms_booking import (
+    AuditFilterForm,
+    BookForm,
+    CancelForm,
+    CordonForm,
+    ExtendForm,
+    FindForm,
+    MoveForm,
+    TimeZoneForm,
+)
+
+SPANS = (12, 24, 48, 72)
+LOCAL_FORMAT = "%Y-%m-%dT%H:%M"
+
+
+def _local(moment: datetime) -> str:
+    return timezone.localtime(moment).strftime(LOCAL_FORMAT)
+
+
+def _show_error(form: forms.Form, exc: DomainError) -> None:
+    """Put a service's error on the form field it names (or on the whole form)."""
+    field = exc.field if exc.field in form.fields else None
+    form.add_error(field, exc.message)
+
+
+def _hue(name: str) -> int:
+    return zlib.crc32(name.encode()) % 360
+
+
+def _grid(lines: list[CardLine], start: datetime, span: int, node: Node) -> list[dict]:
+    """Rows of hour cells: past, blocked, free (clickable) or busy by a team."""
+    now = timezone.now()
+    slots = [start + timedelta(hours=i) for i in range(span)]
+    rows = []
+    for line in lines:
+        blocker = "node cordoned" if node.cordoned else line.blocker
+        if blocker == "booked":
+            blocker = None
+        cells: list[dict] = []
+        for slot in slots:
+            end = slot + timedelta(hours=1)
+            seg = next((s for s in line.segments if s.start < end and s.end > slot), None)
+            cell = {"start": _local(slot), "device": line.card.device}
+            if seg is not None:
+                cell.update(state="mine" if seg.mine else "busy", team=seg.team, hue=_hue(seg.team))
+                cell["booking"] = seg.booking_id
+                previous = cells[-1] if cells else {}
+                cell["first"] = (previous.get("team"), previous.get("booking")) != (
+                    seg.team,
+                    seg.booking_id,
+                ) or previous.get("state") not in ("mine", "busy")
+            elif blocker:
+                cell.update(state="blocked", team=blocker)
+            elif end <= now:
+                cell.update(state="past")
+            else:
+                cell.update(state="free")
+            cells.append(cell)
+        rows.append({"card": line.card, "blocker": blocker, "cells": cells})
+    return rows
+
+
+def _start_param(value: str | None) -> datetime:
+    """The timeline's first hour, from ?start= in the user's zone (default: this hour)."""
+    if value:
+        try:
+            parsed = forms.DateTimeField().clean(value)
+            return parsed.replace(minute=0, second=0, microsecond=0)
+        except forms.ValidationError:
+            pass
+    return timezone.localtime().replace(minute=0, second=0, microsecond=0)
+
+
+@login_required
+def timeline_index(request: HttpRequest) -> HttpResponse:
+    """Every node with a link to its timeline."""
+    nodes = Node.objects.visible_to(request.user).order_by("name")
+    first = nodes.first()
+    if first is not None and request.GET.get("pick") is None:
+        return redirect("booking-timeline", pk=first.pk)
+    return render(request, "booking/timeline_index.html", {"nodes": nodes})
+
+
+@login_required
+def timeline(request: HttpRequest, pk: int) -> HttpResponse:
+    """A node's cards as rows and hours as columns; free slots pick cards for the form below."""
+    node = get_object_or_404(Node.objects.visible_to(request.user), pk=pk)
+    start = _start_param(request.GET.get("start"))
+    span = int(request.GET.get("hours", 24)) if request.GET.get("hours", "").isdigit() else 24
+    span = span if span in SPANS else 24
+    devices = list(node.cards.order_by("device").values_list("device", flat=True))
+    form = BookForm(
+        request.POST or None,
+        user=request.user,
+        devices=devices,
+        initial={"start": _start_param(request.GET.get("at") or request.GET.get("start"))},
+    )
+    status = 200
+    if request.method == "POST":
+        status = 400
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                booking = services.book_cards(
+                    request.user,
+                    team=data["team"],
+                    node=node,
+                    start=data["start"],
+                    end=data["start"] + timedelta(hours=data["hours"]),
+                    purpose=data["purpose"],
+                    devices=data["cards"],
+                    override_reason=data.get("override_reason", ""),
+                )
+            except DomainError as exc:
+                _show_error(form, exc)
+                status = exc.status_code
+            else:
+                messages.success(
+                    request,
+                    f"Booked card(s) {', '.join(map(str, booking.devices))} of {node.name} for "
+                    f"{booking.team.name} (booking #{booking.pk}).",
+                )
+                query = urlencode({"start": _local(start), "hours": span})
+                return redirect(f"{reverse('booking-timeline', args=[node.pk])}?{query}")
+    lines = node_timeline(request.user, node, start, start + timedelta(hours=span))
+    context = {
+        "node": node,
+        "nodes": Node.objects.visible_to(request.user).order_by("name"),
+        "rows": _grid(lines, start, span, node),
+        "hours": [start + timedelta(hours=i) for i in range(span)],
+        "start": start,
+        "span": span,
+        "spans": SPANS,
+        "prev": _local(start - timedelta(hours=span)),
+        "next": _local(start + timedelta(hours=span)),
+        "form": form,
+        "can_book": form.fields["team"].queryset.exists(),
+    }
+    return render(request, "booking/timeline.html", context, status=status)
+
+
+@login_required
+def find(request: HttpRequest) -> HttpResponse:
+    """Fleet-wide: the earliest window with N free cards for H hours, per node."""
+    form = FindForm(request.GET or None, user=request.user)
+    answer = None
+    if form.is_bound and form.is_valid():
+        data = form.cleaned_data
+        try:
+            answer = find_available(
+                request.user,
+                count=data["count"],
+                hours=data["hours"],
+                earliest=data["earliest"],
+                nodes=list(data["nodes"]) or None,
+            )
+        except DomainError as exc:
+            _show_error(form, exc)
+    context = {
+        "form": form,
+        "answer": answer,
+        "hours": form.cleaned_data.get("hours") if answer else None,
+        "teams": Team.objects.of_user(request.user),
+    }
+    template = "booking/_find_results.html" if request.htmx else "booking/find.html"
+    return render(request, template, context)
+
+
+@login_required
+def my_bookings(request: HttpRequest) -> HttpResponse:
+    """My teams' bookings (cancel, extend), their quotas, notifications and my time zone."""
+    visible = Booking.objects.visible_to(request.user).with_cards()
+    past = visible.exclude(status__in=LIVE_STATUSES).order_by("-start", "-pk")
+    now = timezone.now()
+    context = {
+        "live": visible.live().order_by("start", "pk"),
+        "past": Paginator(past, 20).get_page(request.GET.get("page")),
+        "usage": [(t, team_usage(t, now)) for t in Team.objects.of_user(request.user)],
+        "notes": Notification.objects.visible_to(request.user).select_related("team")[:15],
+        "tz_form": TimeZoneForm(initial={"time_zone": request.session.get(SESSION_KEY, "")}),
+        "zone": timezone.get_current_timezone_name(),
+    }
+    return render(request, "booking/mine.html", context)
+
+
+def _row(request: HttpRequest, booking: Booking, error: str = "") -> HttpResponse:
+    fresh = Booking.objects.with_cards().get(pk=booking.pk)
+    return render(request, "booking/_row.html", {"b": fresh, "error": error})
+
+
+def _act(request: HttpRequest, pk: int, action) -> HttpResponse:
+    """Run one booking action; HTMX gets the row back, a plain form a redirect with a message."""
+    booking = get_object_or_404(Booking.objects.visible_to(request.user), pk=pk)
+    try:
+        booking, done = action(booking)
+    except DomainError as exc:
+        if request.htmx:
+            return _row(request, booking, exc.message)
+        messages.error(request, exc.message)
+    else:
+        if request.htmx:
+            return _row(request, booking)
+        messages.success(request, done)
+    return redirect(request.POST.get("next") or reverse("booking-mine"))
+
+
+@login_required
+@require_POST
+def cancel(request: HttpRequest, pk: int) -> HttpResponse:
+    """Cancel a booking of one of my teams."""
+    form = CancelForm(request.POST)
+    form.is_valid()
+    reason = form.cleaned_data.get("reason", "")
+
+    def act(booking: Booking):
+        booking = services.cancel_booking(request.user, booking, reason=reason)
+        return booking, f"Booking #{booking.pk} cancelled."
+
+    return _act(request, pk, act)
+
+
+@login_required
+@require_POST
+def extend(request: HttpRequest, pk: int) -> HttpResponse:
+    """Extend a booking by some hours, when its cards are free."""
+    form = ExtendForm(request.POST)
+    hours = form.cleaned_data["hours"] if form.is_valid() else 0
+
+    def act(booking: Booking):
+        booking = services.extend_booking(
+            request.user, booking, booking.end + timedelta(hours=hours)
+        )
+        return booking, f"Booking #{booking.pk} now ends {timezone.localtime(booking.end):%c}."
+
+    return _act(request, pk, act)
+
+
+@login_required
+@require_POST
+def move(request: HttpRequest, pk: int) -> HttpResponse:
+    """Move a booking to another node (same window, same number of cards)."""
+    form = MoveForm(request.POST, user=request.user)
+    if not form.is_valid():
+        messages.error(request, "Pick a node to move to.")
+        return redirect(request.POST.get("next") or reverse("booking-mine"))
+
+    def act(booking: Booking):
+        booking = services.change_booking(
+            request.user,
+            booking,
+            node=form.cleaned_data["node"],
+            reason=form.cleaned_data["reason"],
+        )
+        return booking, f"Booking #{booking.pk} moved to {booking.node.name}."
+
+    return _act(request, pk, act)
+
+
+@login_required
+@require_POST
+def mark_read(request: HttpRequest) -> HttpResponse:
+    """Mark my teams' notifications read."""
+    Notification.objects.visible_to(request.user).filter(read=False).update(read=True)
+    return redirect("booking-mine")
+
+
+@login_required
+@require_POST
+def set_zone(request: HttpRequest) -> HttpResponse:
+    """Remember the time zone my pages show times in."""
+    form = TimeZoneForm(request.POST)
+    if form.is_valid():
+        profile = teams.set_time_zone(request.user, form.cleaned_data["time_zone"])
+        request.session[SESSION_KEY] = profile.time_zone
+        messages.success(request, f"Times are shown in {profile.time_zone or 'the site zone'}.")
+    else:
+        messages.error(request, "Unknown time zone.")
+    return redirect(request.POST.get("next") or reverse("booking-mine"))
+
+
+@login_required
+def audit_log(request: HttpRequest) -> HttpResponse:
+    """The audit log: all of it for site admins, their teams' part for team admins."""
+    entries = AuditEntry.objects.visible_to(request.user)
+    is_team_admin = request.user.memberships.filter(role=TeamRole.ADMIN).exists()
+    if not (request.user.is_superuser or is_team_admin):
+        raise PermissionDenied("Only site admins and team admins may read the audit log.")
+    form = AuditFilterForm(request.GET or None)
+    if form.is_valid():
+        if form.cleaned_data["action"]:
+            entries = entries.filter(action=form.cleaned_data["action"])
+        if form.cleaned_data["team"]:
+            entries = entries.filter(team=form.cleaned_data["team"])
+    page = Paginator(entries.select_related("actor", "team", "node", "card"), 50)
+    context = {"form": form, "page": page.get_page(request.GET.get("page"))}
+    return render(request, "booking/audit.html", context)
+
+
+@login_required
+def cordons(request: HttpRequest) -> HttpResponse:
+    """Site admins: cordon nodes or cards, see what is cordoned and the bookings left on it."""
+    if not request.user.is_superuser:
+        raise PermissionDenied("Only site admins can cordon nodes and cards.")
+    form = CordonForm(request.POST or None)
+    status = 200
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            result = cordon.cordon(
+                request.user, data["node"], devices=data["cards"], reason=data["reason"]
+            )
+        except DomainError as exc:
+            _show_error(form, exc)
+            status = exc.status_code
+        else:
+            left = len(result.affected)
+            messages.success(
+                request,
+                f"Cordoned {data['node'].name}"
+                + (f" card(s) {', '.join(map(str, result.devices))}" if result.devices else "")
+                + f"; {left} booking(s) still on it: move or cancel them below.",
+            )
+            return redirect("booking-cordons")
+    nodes = Node.objects.prefetch_related("cards").order_by("name")
+    rows = []
+    for node in nodes:
+        cards = [c for c in node.cards.all() if c.cordoned]
+        if node.cordoned or cards:
+            rows.append(
+                {
+                    "node": node,
+                    "cards": cards,
+                    "affected": affected_bookings(node, None if node.cordoned else cards),
+                }
+            )
+    context = {"form": form, "rows": rows, "move_form": MoveForm(user=request.user)}
+    return render(request, "booking/cordons.html", context, status=status)
+
+
+@login_required
+@require_POST
+def uncordon(request: HttpRequest, pk: int) -> HttpResponse:
+    """Return a node (or one card of it, ?device=N) to booking."""
+    node = get_object_or_404(Node, pk=pk)
+    device = request.POST.get("device", "")
+    try:
+        cordon.uncordon(request.user, node, devices=[int(device)] if device.isdigit() else None)
+    except DomainError as exc:
+        if exc.status_code == 403:
+            raise PermissionDenied(exc.message) from None
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, f"{node.name} {'card ' + device if device else ''} is bookable.")
+    return redirect("booking-cordons")

@@ -1,0 +1,29 @@
+"""Jobs models: the catalog from the manuals and recipes (one module per topic)."""
+
+from .catalog import (
+    AscendSpeedSetting,
+    BaseImage,
+    CardRequirement,
+    LlamaFactorySetting,
+    ModelAlias,
+    ModelSupport,
+    SoftwareStack,
+    VllmVersion,
+)
+from .recipe import CONTENT_FIELDS, INFERENCE_FIELDS, TRAINING_FIELDS, Recipe, RecipeVersion
+
+__all__ = [
+    "CONTENT_FIELDS",
+    "INFERENCE_FIELDS",
+    "TRAINING_FIELDS",
+    "AscendSpeedSetting",
+    "BaseImage",
+    "CardRequirement",
+    "LlamaFactorySetting",
+    "ModelAlias",
+    "ModelSupport",
+    "Recipe",
+    "RecipeVersion",
+    "SoftwareStack",
+    "VllmVersion",
+]

@@ -1,0 +1,257 @@
+"""Recipes: create, edit (new version), archive, review against the catalog, render commands."""
+
+# Saving checks a recipe against the database catalog on a generic 8 x 64 GB node: what fails
+# there (unknown model, TP not 1/2/4/8, unsupported quantization, hostile paths) fails
+# everywhere and nothing is saved. Node-specific findings (32 GB cards need more cards, cards
+# in use) come from review()/render against a chosen node and never block saving.
+
+from __future__ import annotations
+
+from contextlib import suppress
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from fleet.errors import Conflict, Invalid, NotAllowed
+from fleet.models import Team
+from jobs.choices import RecipeKind
+from jobs.models import Recipe, RecipeVersion
+from jobs.planning import (
+    ERROR,
+    Message,
+    lookup,
+    validate_recipe,
+    validate_training,
+)
+from jobs.planning.source import using
+from jobs.services.catalog import DbCatalog
+from jobs.services.recipe_checks import shape_messages
+from jobs.services.recipe_specs import content_of, recipe_spec, training_spec
+from jobs.services.rendering import Rendered, render_content, render_version
+from jobs.services.targets import GENERIC_TARGET, Target
+
+__all__ = [
+    "RecipeInvalid",
+    "Rendered",
+    "archive_recipe",
+    "content_of",
+    "create_demo_recipes",
+    "create_recipe",
+    "edit_recipe",
+    "render_content",
+    "render_version",
+    "review",
+    "split_messages",
+]
+
+
+class RecipeInvalid(Invalid):
+    """A recipe with errors; nothing was saved. `messages` holds every finding."""
+
+
+def review(
+    kind: str, content: dict[str, Any], target: Target = GENERIC_TARGET, *, card_count: int = 0
+) -> list[Message]:
+    """Every finding for a recipe on a target: shape first, then the catalog (errors first)."""
+    shape = shape_messages(kind, content)
+    if any(m.field in ("model", "tensor_parallel_size", "mounts") for m in shape):
+        return shape
+    source = DbCatalog()
+    if kind == RecipeKind.TRAINING:
+        found = validate_training(training_spec(content), target.facts, catalog=source)
+    else:
+        cards = card_count or len(target.card_ids) or None
+        found = validate_recipe(recipe_spec(content), target.facts, cards, catalog=source)
+    flagged = {m.field for m in shape}
+    if "weights_path" in flagged:
+        flagged.add("mounts")
+    found = [m for m in found if m.field not in flagged]
+    messages = shape + target.notes + found
+    return [m for m in messages if m.level == ERROR] + [m for m in messages if m.level != ERROR]
+
+
+def split_messages(messages: list[Message]) -> dict[str, list[dict[str, str]]]:
+    """{"errors": [...], "warnings": [...]} in the wire form."""
+    return {
+        "errors": [m.as_dict() for m in messages if m.level == ERROR],
+        "warnings": [m.as_dict() for m in messages if m.level != ERROR],
+    }
+
+
+def _raise_errors(messages: list[Message]) -> None:
+    """RecipeInvalid naming every field with an error, when there is one."""
+    errors = [m for m in messages if m.level == ERROR]
+    if not errors:
+        return
+    fields: dict[str, list[str]] = {}
+    for m in errors:
+        fields.setdefault(m.field, []).append(f"{m.message} ({m.fix})")
+    first = errors[0]
+    raise RecipeInvalid(
+        first.message, field=first.field, messages=split_messages(messages), **fields
+    )
+
+
+def _normalized(content: dict[str, Any]) -> dict[str, Any]:
+    """Store quantization by scheme name ('awq' -> 'W4A16') when the catalog knows it."""
+    if content["quantization"]:
+        with using(DbCatalog()), suppress(KeyError):
+            content["quantization"] = lookup.scheme_of(content["quantization"])
+    return content
+
+
+def _check_name(team: Team, name: str, recipe: Recipe | None = None) -> str:
+    """A non-empty name, unique among the team's live recipes."""
+    name = (name or "").strip()
+    if not name or len(name) > 100:
+        raise RecipeInvalid("a recipe needs a name of 1-100 characters", field="name")
+    taken = Recipe.objects.active().filter(team=team, name=name)
+    if recipe is not None:
+        taken = taken.exclude(pk=recipe.pk)
+    if taken.exists():
+        raise RecipeInvalid(f"{team.name} already has a recipe named {name!r}", field="name")
+    return name
+
+
+def _may_edit(actor: Any, team: Team) -> None:
+    """Site admins and members of the owning team change its recipes."""
+    if actor.is_superuser or team.memberships.filter(user=actor).exists():
+        return
+    raise NotAllowed(f"only members of {team.name} may change its recipes", field="team")
+
+
+@transaction.atomic
+def create_recipe(
+    actor: Any,
+    *,
+    team: Team,
+    name: str,
+    kind: str = RecipeKind.INFERENCE,
+    values: dict[str, Any],
+    change_note: str = "",
+) -> Recipe:
+    """A new recipe with version 1, owned by `team`; refused with every error when invalid."""
+    _may_edit(actor, team)
+    if kind not in RecipeKind.values:
+        raise RecipeInvalid(f"kind must be one of {', '.join(RecipeKind.values)}", field="kind")
+    name = _check_name(team, name)
+    content = content_of(kind, values)
+    _raise_errors(review(kind, content))
+    recipe = Recipe.objects.create(name=name, kind=kind, team=team, created_by=actor)
+    version = RecipeVersion.objects.create(
+        recipe=recipe, number=1, created_by=actor, change_note=change_note, **_normalized(content)
+    )
+    recipe.current_version = version
+    recipe.save(update_fields=["current_version", "updated_at"])
+    return recipe
+
+
+@transaction.atomic
+def edit_recipe(
+    actor: Any,
+    recipe: Recipe,
+    values: dict[str, Any],
+    *,
+    name: str | None = None,
+    change_note: str = "",
+) -> RecipeVersion:
+    """Version n+1 with `values` applied (partial); the current version if nothing changed."""
+    recipe = Recipe.objects.select_for_update().select_related("team").get(pk=recipe.pk)
+    _may_edit(actor, recipe.team)
+    if recipe.archived:
+        raise Conflict(f"{recipe.name} is archived; it cannot be edited", field="recipe")
+    if name is not None and name.strip() != recipe.name:
+        recipe.name = _check_name(recipe.team, name, recipe)
+        recipe.save(update_fields=["name", "updated_at"])
+    current = recipe.current_version
+    assert current is not None
+    content = content_of(recipe.kind, values, base=current.content())
+    _raise_errors(review(recipe.kind, content))
+    content = _normalized(content)
+    if content == current.content():
+        return current
+    version = RecipeVersion.objects.create(
+        recipe=recipe,
+        number=current.number + 1,
+        created_by=actor,
+        change_note=change_note,
+        **content,
+    )
+    recipe.current_version = version
+    recipe.save(update_fields=["current_version", "updated_at"])
+    return version
+
+
+@transaction.atomic
+def archive_recipe(actor: Any, recipe: Recipe) -> Recipe:
+    """Hide a recipe from lists; its versions stay for whatever ran them."""
+    recipe = Recipe.objects.select_for_update().select_related("team").get(pk=recipe.pk)
+    _may_edit(actor, recipe.team)
+    if not recipe.archived:
+        recipe.archived, recipe.archived_at = True, timezone.now()
+        recipe.save(update_fields=["archived", "archived_at", "updated_at"])
+    return recipe
+
+
+# ------------------------------------------------------------------ demo
+
+DEMO_IMAGE = "npufleet/vllm-sim:local"
+DEMO_RECIPES: tuple[tuple[str, str, dict[str, Any]], ...] = (
+    (
+        "qwen2-7b-tp1",
+        RecipeKind.INFERENCE,
+        {
+            "model": "qwen2-7b",
+            "weights_path": "/data/models/Qwen2-7B",
+            "served_model_name": "qwen2-7b",
+            "env": {"USE_PFA_HIGH_PRECISION_MODE": "1"},
+        },
+    ),
+    (
+        "llama2-13b-tp2",
+        RecipeKind.INFERENCE,
+        {
+            "model": "llama2-13b",
+            "weights_path": "/data/models/Llama-2-13b-chat-hf",
+            "served_model_name": "llama2-13b",
+            "tensor_parallel_size": 2,
+            "max_model_len": 16384,
+            "max_num_batched_tokens": 16384,
+        },
+    ),
+    (
+        "llama2-7b-pretrain",
+        RecipeKind.TRAINING,
+        {
+            "model": "llama2-7b",
+            "weights_path": "/data/models/Llama-2-7b-hf",
+            "framework": "ascendspeed",
+            "strategy": "pretrain",
+            "tensor_parallel_size": 1,
+            "pipeline_parallel_size": 4,
+            "micro_batch_size": 1,
+        },
+    ),
+)
+
+
+def create_demo_recipes(admin: Any, team: Team | None = None) -> list[Recipe]:
+    """The manuals' example recipes for the demo (idempotent: existing names are kept)."""
+    team = team or Team.objects.order_by("pk").first()
+    if team is None:
+        raise Invalid("create a team before the demo recipes", field="team")
+    out = []
+    for name, kind, values in DEMO_RECIPES:
+        found = Recipe.objects.active().filter(team=team, name=name).first()
+        if found is None:
+            found = create_recipe(
+                admin,
+                team=team,
+                name=name,
+                kind=kind,
+                values={"image": DEMO_IMAGE, **values},
+                change_note="demo recipe from the manuals",
+            )
+        out.append(found)
+    return out

@@ -1,0 +1,90 @@
+"""Commands for a recipe on a target: docker run and the vLLM launch, from argv lists."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from fleet.errors import Invalid
+from jobs import choices
+from jobs.choices import RecipeKind
+from jobs.models import RecipeVersion
+from jobs.render import AscendPaths, Command, RenderError, render_deployment, render_docker_run
+from jobs.services.recipe_specs import recipe_spec, weights_mount
+from jobs.services.targets import Target
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """The commands for a recipe on a target: container name, labels, docker run, launch."""
+
+    container_name: str
+    labels: dict[str, str]
+    card_ids: tuple[int, ...]
+    docker_run: Command
+    launch: Command | None
+
+
+_RENDER_FIELDS = {"card_ids": "cards", "model_path": "weights_path", "container_name": "name"}
+
+
+def render_content(
+    kind: str,
+    content: dict[str, Any],
+    target: Target,
+    *,
+    container_name: str,
+    labels: dict[str, str] | None = None,
+) -> Rendered:
+    """docker run (+ the vLLM launch for inference) for the target's cards, from argv lists."""
+    labels = {choices.MANAGED_LABEL: "1", **(labels or {})}
+    paths: AscendPaths = target.paths
+    try:
+        if kind == RecipeKind.TRAINING:
+            run = render_docker_run(
+                image=content["image"],
+                container_name=container_name,
+                card_ids=target.card_ids,
+                paths=paths,
+                mounts=weights_mount(content)[1],
+                env=content["env"],
+                labels=labels,
+                shm_size=choices.TRAINING_SHM_SIZE,
+            )
+            return Rendered(container_name, labels, target.card_ids, run, None)
+        spec = recipe_spec(content)
+        deployment = render_deployment(
+            spec,
+            image=content["image"],
+            container_name=container_name,
+            card_ids=target.card_ids,
+            paths=paths,
+            labels=labels,
+        )
+    except RenderError as exc:
+        field = _RENDER_FIELDS.get(exc.field, exc.field)
+        raise Invalid(str(exc).split(": ", 1)[-1], field=field) from None
+    return Rendered(
+        container_name, labels, target.card_ids, deployment.docker_run, deployment.launch
+    )
+
+
+def render_version(
+    version: RecipeVersion,
+    target: Target,
+    *,
+    kind: str = "recipe",
+    pk: str | int | None = None,
+    labels: dict[str, str] | None = None,
+) -> Rendered:
+    """A saved version's commands, named `npufleet-<kind>-<pk>` (a job passes its own)."""
+    recipe = version.recipe
+    name = f"{choices.CONTAINER_PREFIX}-{kind}-{pk if pk is not None else recipe.pk}"
+    tags = {"npufleet.recipe": str(recipe.pk), "npufleet.recipe_version": str(version.number)}
+    return render_content(
+        recipe.kind,
+        version.content(),
+        target,
+        container_name=name,
+        labels={**tags, **(labels or {})},
+    )
