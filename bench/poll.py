@@ -61,10 +61,16 @@ def register(fleet_root: Path, names: list[str]) -> list[int]:
         node = nodes.register_node(
             actor=admin,
             values={
-                "name": name, "host": dev.host, "port": dev.port, "username": dev.user,
-                "auth_method": "key", "private_key": Path(dev.key_path).read_text(),
-                "device_dir": dev.device_dir, "driver_dir": dev.driver_dir,
-                "npu_smi_path": dev.npu_smi_path, "install_info_path": dev.install_info_path,
+                "name": name,
+                "host": dev.host,
+                "port": dev.port,
+                "username": dev.user,
+                "auth_method": "key",
+                "private_key": Path(dev.key_path).read_text(),
+                "device_dir": dev.device_dir,
+                "driver_dir": dev.driver_dir,
+                "npu_smi_path": dev.npu_smi_path,
+                "install_info_path": dev.install_info_path,
                 "weights_dir": "/",
             },
         )
@@ -85,7 +91,11 @@ def time_probe(ids: list[int], rounds: int) -> dict[str, float]:
         bad = {k: v for k, v in results.items() if v not in ("online", "degraded")}
         if bad:
             raise SystemExit(f"probe failures: {bad}")
-    return {"wall": statistics.median(walls), "wall_max": max(walls), "cpu": statistics.median(cpus)}
+    return {
+        "wall": statistics.median(walls),
+        "wall_max": max(walls),
+        "cpu": statistics.median(cpus),
+    }
 
 
 def time_ansible(fleet_root: Path, names: list[str], forks: int = 50) -> dict[str, float] | None:
@@ -105,13 +115,31 @@ def time_ansible(fleet_root: Path, names: list[str], forks: int = 50) -> dict[st
             f"ansible_ssh_common_args='-o UserKnownHostsFile={dev.known_hosts}'"
         )
     inventory.write_text("\n".join(lines) + "\n")
-    env = {**os.environ, "ANSIBLE_PYTHON_INTERPRETER": "/usr/bin/python3",
-           "ANSIBLE_HOST_KEY_CHECKING": "True", "ANSIBLE_LOCALHOST_WARNING": "False"}
+    env = {
+        **os.environ,
+        "ANSIBLE_PYTHON_INTERPRETER": "/usr/bin/python3",
+        "ANSIBLE_HOST_KEY_CHECKING": "True",
+        "ANSIBLE_LOCALHOST_WARNING": "False",
+    }
     cpu0, wall0 = machine_cpu_seconds(), time.perf_counter()
     done = subprocess.run(
-        [str(ansible), "all", "-i", str(inventory), "-m", "command", "-a", "npu-smi info",
-         "-f", str(forks), "-o"],
-        capture_output=True, text=True, env=env, timeout=900,
+        [
+            str(ansible),
+            "all",
+            "-i",
+            str(inventory),
+            "-m",
+            "command",
+            "-a",
+            "npu-smi info",
+            "-f",
+            str(forks),
+            "-o",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=900,
     )
     wall, cpu = time.perf_counter() - wall0, machine_cpu_seconds() - cpu0
     ok = done.stdout.count("| CHANGED |") + done.stdout.count("| SUCCESS |")
@@ -153,20 +181,34 @@ def main() -> None:
             theirs = None if args.no_ansible else time_ansible(fleet_root, names[:size])
             rows.append((size, ours, theirs))
             speedup = f"{theirs['wall'] / ours['wall']:.0f}x" if theirs else "-"
-            print(f"N={size:>3}  probe wall {ours['wall']:.2f}s (max {ours['wall_max']:.2f}s) "
-                  f"cpu {ours['cpu']:.2f}s  |  ansible wall "
-                  f"{theirs['wall'] if theirs else float('nan'):.2f}s  speed-up {speedup}",
-                  flush=True)
+            print(
+                f"N={size:>3}  probe wall {ours['wall']:.2f}s (max {ours['wall_max']:.2f}s) "
+                f"cpu {ours['cpu']:.2f}s  |  ansible wall "
+                f"{theirs['wall'] if theirs else float('nan'):.2f}s  speed-up {speedup}",
+                flush=True,
+            )
     finally:
         fleet.down(purge=True)
         shutil.rmtree(fleet_root, ignore_errors=True)
-    print("\n| nodes | probe wall (median of %d) | probe wall max | machine CPU | ansible -f 50 wall | "
-          "ansible CPU | speed-up |" % args.rounds)
+    header = (
+        f"\n| nodes | probe wall (median of {args.rounds}) | probe wall max | machine CPU | "
+        "ansible -f 50 wall | ansible CPU | speed-up |"
+    )
+    print(header)
     print("|---|---|---|---|---|---|---|")
     for size, ours, theirs in rows:
-        print(f"| {size} | {ours['wall']:.2f} s | {ours['wall_max']:.2f} s | {ours['cpu']:.2f} s | "
-              + (f"{theirs['wall']:.2f} s | {theirs['cpu']:.2f} s | {theirs['wall'] / ours['wall']:.0f}× |"
-                 if theirs else "- | - | - |"))
+        cells = [
+            f"{size}",
+            f"{ours['wall']:.2f} s",
+            f"{ours['wall_max']:.2f} s",
+            f"{ours['cpu']:.2f} s",
+        ]
+        if theirs:
+            speedup = theirs["wall"] / ours["wall"]
+            cells += [f"{theirs['wall']:.2f} s", f"{theirs['cpu']:.2f} s", f"{speedup:.0f}x"]
+        else:
+            cells += ["-", "-", "-"]
+        print("| " + " | ".join(cells) + " |")
 
 
 if __name__ == "__main__":

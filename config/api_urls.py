@@ -6,6 +6,7 @@ from rest_framework.routers import DefaultRouter
 
 from fleet.api import booking
 from fleet.api.views import CardSampleViewSet, CardViewSet, NodeViewSet
+from jobs.api import catalog, recipes
 
 router = DefaultRouter()
 router.register("nodes", NodeViewSet, basename="node")
@@ -18,6 +19,19 @@ router.register("cordons", booking.CordonViewSet, basename="cordon")
 router.register("audit", booking.AuditEntryViewSet, basename="audit")
 router.register("notifications", booking.NotificationViewSet, basename="notification")
 router.register("teams", booking.TeamViewSet, basename="team")
+router.register("recipes", recipes.RecipeViewSet, basename="recipe")
+router.register("recipe-versions", recipes.RecipeVersionViewSet, basename="recipe-version")
+router.register("catalog/models", catalog.CatalogModelsViewSet, basename="catalog-model")
+router.register("catalog/versions", catalog.VllmVersionViewSet, basename="catalog-version")
+router.register(
+    "catalog/card-requirements", catalog.CardRequirementViewSet, basename="card-requirement"
+)
+router.register("catalog/model-support", catalog.ModelSupportViewSet, basename="model-support")
+router.register("catalog/aliases", catalog.ModelAliasViewSet, basename="model-alias")
+router.register("catalog/base-images", catalog.BaseImageViewSet, basename="base-image")
+router.register("catalog/software", catalog.SoftwareStackViewSet, basename="software-stack")
+router.register("catalog/ascendspeed", catalog.AscendSpeedViewSet, basename="ascendspeed")
+router.register("catalog/llamafactory", catalog.LlamaFactoryViewSet, basename="llamafactory")
 
 urlpatterns = [
     path("auth/token/", obtain_auth_token, name="api-token"),

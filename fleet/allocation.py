@@ -43,10 +43,11 @@ class CardState:
 
 @dataclass(frozen=True)
 class Allocation:
-    """The chosen devices and a sentence saying why these."""
+    """The chosen devices, a sentence saying why these, and whether they span both halves."""
 
     devices: tuple[int, ...]
     reason: str
+    split: bool = False
 
 
 class AllocationError(ValueError):
@@ -121,4 +122,5 @@ def allocate(cards: Sequence[CardState], count: int) -> Allocation:
     return Allocation(
         chosen,
         f"cards {_span(chosen)} span both HCCS halves: no half has {count} free cards.",
+        split=True,
     )

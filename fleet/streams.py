@@ -24,9 +24,12 @@ def node_summary(node: Node, cards: list[Any]) -> dict[str, Any]:
         "chip_name": node.chip_name,
         "labels": node.labels,
         "last_error": node.last_error,
+        "last_error_kind": node.last_error_kind,
         "last_probe_at": node.last_probe_at.isoformat() if node.last_probe_at else None,
         "cards": [
             {
+                "id": c.pk,
+                "present": c.present,
                 "device": c.device,
                 "health": c.health,
                 "hbm_used_mb": c.hbm_used_mb,

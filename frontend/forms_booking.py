@@ -97,6 +97,17 @@ class CordonForm(forms.Form):
             raise forms.ValidationError("List device numbers separated by commas.") from None
 
 
+class TeamSettingsForm(forms.Form):
+    """Quotas (site admins) and the webhook (team admins too) of one team."""
+
+    max_cards = forms.IntegerField(min_value=0, required=False, label="Cards at once")
+    max_card_hours_per_week = forms.IntegerField(
+        min_value=0, required=False, label="Card-hours per week"
+    )
+    webhook_url = forms.CharField(max_length=200, required=False, label="Webhook URL")
+    reason = forms.CharField(max_length=300, required=False)
+
+
 class TimeZoneForm(forms.Form):
     time_zone = forms.ChoiceField(choices=zone_choices, required=False)
 

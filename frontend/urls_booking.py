@@ -3,6 +3,7 @@
 from django.urls import path
 
 from frontend import views_booking as views
+from frontend import views_booking_admin as admin_views
 
 urlpatterns = [
     path("", views.my_bookings, name="booking-mine"),
@@ -14,7 +15,8 @@ urlpatterns = [
     path("<int:pk>/move/", views.move, name="booking-move"),
     path("notifications/read/", views.mark_read, name="booking-notifications-read"),
     path("time-zone/", views.set_zone, name="booking-time-zone"),
-    path("audit/", views.audit_log, name="booking-audit"),
-    path("cordons/", views.cordons, name="booking-cordons"),
-    path("cordons/<int:pk>/release/", views.uncordon, name="booking-uncordon"),
+    path("teams/<int:pk>/", admin_views.team_settings, name="booking-team-settings"),
+    path("audit/", admin_views.audit_log, name="booking-audit"),
+    path("cordons/", admin_views.cordons, name="booking-cordons"),
+    path("cordons/<int:pk>/release/", admin_views.uncordon, name="booking-uncordon"),
 ]

@@ -1,4 +1,4 @@
-"""Booking pages: node timeline, "find me N cards", my team's bookings, audit log, cordons."""
+"""Booking pages: node timeline, "find me N cards", my team's bookings, cancel, extend, move."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ from urllib.parse import urlencode
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -17,20 +16,16 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from fleet.booking import cordon, services, teams
+from fleet.booking import services, teams
 from fleet.booking.availability import CardLine, find_available, node_timeline
 from fleet.booking.choices import LIVE_STATUSES
-from fleet.booking.cordon import affected_bookings
 from fleet.booking.middleware import SESSION_KEY
 from fleet.booking.quotas import team_usage
-from fleet.choices import TeamRole
 from fleet.errors import DomainError
-from fleet.models import AuditEntry, Booking, Node, Notification, Team
+from fleet.models import Booking, Node, Notification, Team
 from frontend.forms_booking import (
-    AuditFilterForm,
     BookForm,
     CancelForm,
-    CordonForm,
     ExtendForm,
     FindForm,
     MoveForm,
@@ -45,14 +40,19 @@ def _local(moment: datetime) -> str:
     return timezone.localtime(moment).strftime(LOCAL_FORMAT)
 
 
-def _show_error(form: forms.Form, exc: DomainError) -> None:
+def show_error(form: forms.Form, exc: DomainError) -> None:
     """Put a service's error on the form field it names (or on the whole form)."""
     field = exc.field if exc.field in form.fields else None
     form.add_error(field, exc.message)
 
 
+# Hues for other teams' bookings (your own team's are always blue), picked by team name.
+OTHER_HUES = (28, 140, 285, 335, 55, 175, 0)
+MINE_HUE = 210
+
+
 def _hue(name: str) -> int:
-    return zlib.crc32(name.encode()) % 360
+    return OTHER_HUES[zlib.crc32(name.encode()) % len(OTHER_HUES)]
 
 
 def _grid(lines: list[CardLine], start: datetime, span: int, node: Node) -> list[dict]:
@@ -70,7 +70,8 @@ def _grid(lines: list[CardLine], start: datetime, span: int, node: Node) -> list
             seg = next((s for s in line.segments if s.start < end and s.end > slot), None)
             cell = {"start": _local(slot), "device": line.card.device}
             if seg is not None:
-                cell.update(state="mine" if seg.mine else "busy", team=seg.team, hue=_hue(seg.team))
+                hue = MINE_HUE if seg.mine else _hue(seg.team)
+                cell.update(state="mine" if seg.mine else "busy", team=seg.team, hue=hue)
                 cell["booking"] = seg.booking_id
                 previous = cells[-1] if cells else {}
                 cell["first"] = (previous.get("team"), previous.get("booking")) != (
@@ -140,7 +141,7 @@ def timeline(request: HttpRequest, pk: int) -> HttpResponse:
                     override_reason=data.get("override_reason", ""),
                 )
             except DomainError as exc:
-                _show_error(form, exc)
+                show_error(form, exc)
                 status = exc.status_code
             else:
                 messages.success(
@@ -183,7 +184,7 @@ def find(request: HttpRequest) -> HttpResponse:
                 nodes=list(data["nodes"]) or None,
             )
         except DomainError as exc:
-            _show_error(form, exc)
+            show_error(form, exc)
     context = {
         "form": form,
         "answer": answer,
@@ -203,7 +204,10 @@ def my_bookings(request: HttpRequest) -> HttpResponse:
     context = {
         "live": visible.live().order_by("start", "pk"),
         "past": Paginator(past, 20).get_page(request.GET.get("page")),
-        "usage": [(t, team_usage(t, now)) for t in Team.objects.of_user(request.user)],
+        "usage": [
+            (t, team_usage(t, now), teams.is_team_admin(request.user, t))
+            for t in Team.objects.of_user(request.user)
+        ],
         "notes": Notification.objects.visible_to(request.user).select_related("team")[:15],
         "tz_form": TimeZoneForm(initial={"time_zone": request.session.get(SESSION_KEY, "")}),
         "zone": timezone.get_current_timezone_name(),
@@ -304,79 +308,3 @@ def set_zone(request: HttpRequest) -> HttpResponse:
     else:
         messages.error(request, "Unknown time zone.")
     return redirect(request.POST.get("next") or reverse("booking-mine"))
-
-
-@login_required
-def audit_log(request: HttpRequest) -> HttpResponse:
-    """The audit log: all of it for site admins, their teams' part for team admins."""
-    entries = AuditEntry.objects.visible_to(request.user)
-    is_team_admin = request.user.memberships.filter(role=TeamRole.ADMIN).exists()
-    if not (request.user.is_superuser or is_team_admin):
-        raise PermissionDenied("Only site admins and team admins may read the audit log.")
-    form = AuditFilterForm(request.GET or None)
-    if form.is_valid():
-        if form.cleaned_data["action"]:
-            entries = entries.filter(action=form.cleaned_data["action"])
-        if form.cleaned_data["team"]:
-            entries = entries.filter(team=form.cleaned_data["team"])
-    page = Paginator(entries.select_related("actor", "team", "node", "card"), 50)
-    context = {"form": form, "page": page.get_page(request.GET.get("page"))}
-    return render(request, "booking/audit.html", context)
-
-
-@login_required
-def cordons(request: HttpRequest) -> HttpResponse:
-    """Site admins: cordon nodes or cards, see what is cordoned and the bookings left on it."""
-    if not request.user.is_superuser:
-        raise PermissionDenied("Only site admins can cordon nodes and cards.")
-    form = CordonForm(request.POST or None)
-    status = 200
-    if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
-        try:
-            result = cordon.cordon(
-                request.user, data["node"], devices=data["cards"], reason=data["reason"]
-            )
-        except DomainError as exc:
-            _show_error(form, exc)
-            status = exc.status_code
-        else:
-            left = len(result.affected)
-            messages.success(
-                request,
-                f"Cordoned {data['node'].name}"
-                + (f" card(s) {', '.join(map(str, result.devices))}" if result.devices else "")
-                + f"; {left} booking(s) still on it: move or cancel them below.",
-            )
-            return redirect("booking-cordons")
-    nodes = Node.objects.prefetch_related("cards").order_by("name")
-    rows = []
-    for node in nodes:
-        cards = [c for c in node.cards.all() if c.cordoned]
-        if node.cordoned or cards:
-            rows.append(
-                {
-                    "node": node,
-                    "cards": cards,
-                    "affected": affected_bookings(node, None if node.cordoned else cards),
-                }
-            )
-    context = {"form": form, "rows": rows, "move_form": MoveForm(user=request.user)}
-    return render(request, "booking/cordons.html", context, status=status)
-
-
-@login_required
-@require_POST
-def uncordon(request: HttpRequest, pk: int) -> HttpResponse:
-    """Return a node (or one card of it, ?device=N) to booking."""
-    node = get_object_or_404(Node, pk=pk)
-    device = request.POST.get("device", "")
-    try:
-        cordon.uncordon(request.user, node, devices=[int(device)] if device.isdigit() else None)
-    except DomainError as exc:
-        if exc.status_code == 403:
-            raise PermissionDenied(exc.message) from None
-        messages.error(request, exc.message)
-    else:
-        messages.success(request, f"{node.name} {'card ' + device if device else ''} is bookable.")
-    return redirect("booking-cordons")

@@ -86,7 +86,9 @@ def fact_rows(node: Node) -> list[tuple[str, str]]:
     """The node's facts from its last full probe, as label/value pairs."""
     f = node.facts
     mem_total, mem_free = f.get("mem_total_mb"), f.get("mem_available_mb")
-    memory = f"{mem_free / 1024:.0f} GB free of {mem_total / 1024:.0f} GB" if mem_total else ""
+    memory = (
+        f"{(mem_free or 0) / 1024:.0f} GB free of {mem_total / 1024:.0f} GB" if mem_total else ""
+    )
     disk = f.get("disk_free_gb")
     docker = f.get("docker_version") or ("installed" if f.get("docker_installed") else "")
     if "docker_installed" in f and not f["docker_installed"]:
@@ -206,20 +208,22 @@ def _offered_key_complete(node: Node) -> bool:
     return key.fingerprint == node.seen_host_key_fingerprint
 
 
-@admin_required
-def node_host_key(
-    request: HttpRequest, pk: int, form: AcceptHostKeyForm | None = None
+def _host_key_page(
+    request: HttpRequest, node: Node, form: AcceptHostKeyForm | None = None
 ) -> HttpResponse:
-    """Step 2 of onboarding (and the review of a changed key): the offered key to accept."""
-    node = get_object_or_404(Node, pk=pk)
-    awaiting = node.host_key_status != HostKeyStatus.ACCEPTED and _offered_key_complete(node)
     context = {
         "node": node,
         "key_changed": _key_changed(node),
-        "awaiting": awaiting,
-        "form": form or AcceptHostKeyForm(initial={"fingerprint": node.seen_host_key_fingerprint}),
+        "awaiting": node.host_key_status != HostKeyStatus.ACCEPTED and _offered_key_complete(node),
+        "form": form or AcceptHostKeyForm(),
     }
     return render(request, "fleet/host_key.html", context, status=400 if form else 200)
+
+
+@admin_required
+def node_host_key(request: HttpRequest, pk: int) -> HttpResponse:
+    """Step 2 of onboarding (and the review of a changed key): the offered key to accept."""
+    return _host_key_page(request, get_object_or_404(Node, pk=pk))
 
 
 @require_POST
@@ -239,7 +243,7 @@ def node_accept_key(request: HttpRequest, pk: int) -> HttpResponse:
             probing.probe_node(node.pk, full=True)
             messages.success(request, f"Host key of {node.name} accepted; node probed.")
             return redirect("node-detail", pk=node.pk)
-    return node_host_key(request, pk, form=form)
+    return _host_key_page(request, node, form)
 
 
 @require_POST

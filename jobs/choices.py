@@ -75,3 +75,48 @@ class SupportColumn(models.TextChoices):
     W8A8 = "W8A8", "W8A8"
     W8A16 = "W8A16", "W8A16"
     KV_CACHE_INT8 = "kv_cache_int8", "kv-cache-int8"
+
+
+# The job engine.
+JOB_CONTAINER_PREFIX = "npufleet"
+JOB_LABEL = "npufleet.job"
+DEPLOYMENT_LABEL = "npufleet.deployment"
+BOOKING_LABEL = "npufleet.booking"
+
+
+class JobKind(models.TextChoices):
+    BUILD = "build", "Build image"
+    DEPLOY = "deploy", "Deploy recipe"
+    STOP = "stop", "Stop deployment"
+    RESTART = "restart", "Restart deployment"
+    REMOVE = "remove", "Remove deployment"
+    REMOVE_IMAGE = "remove_image", "Remove image"
+
+
+class JobStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    RUNNING = "running", "Running"
+    SUCCEEDED = "succeeded", "Succeeded"
+    FAILED = "failed", "Failed"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+FINISHED_JOB_STATUSES = (JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED)
+
+
+class DeploymentStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    STARTING = "starting", "Starting"
+    RUNNING = "running", "Running"
+    EXITED = "exited", "Exited"
+    STOPPED = "stopped", "Stopped"
+    FAILED = "failed", "Failed"
+    REMOVED = "removed", "Removed"
+
+
+# Deployments in these states hold their cards.
+LIVE_DEPLOYMENT_STATUSES = (
+    DeploymentStatus.PENDING,
+    DeploymentStatus.STARTING,
+    DeploymentStatus.RUNNING,
+)

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from rest_framework.test import APIClient
 
 pytest_plugins = ["devsim.pytest_plugin"]
 
 PASSWORD = "correct-horse-battery-staple"
+
+# Test runs sharing one Redis must not hear each other's websocket groups.
+settings.CHANNEL_LAYERS["default"]["CONFIG"]["prefix"] = f"npufleet-test-{os.getpid()}"
 
 
 @pytest.fixture

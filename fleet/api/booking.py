@@ -292,6 +292,8 @@ class TeamViewSet(
     http_method_names = ["get", "patch", "head", "options"]
 
     def get_queryset(self):
+        if not self.request.user.is_authenticated:
+            return Team.objects.none()
         return Team.objects.of_user(self.request.user)
 
     def get_serializer_context(self):

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from django.utils.dateparse import parse_datetime
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from fleet.models import AuditEntry, Booking, Node, Notification, Team
@@ -23,6 +25,7 @@ class AwareDateTimeField(serializers.DateTimeField):
         return super().to_internal_value(value)
 
 
+@extend_schema_field(OpenApiTypes.STR)
 class PkOrNameField(serializers.RelatedField):
     """A related object by id, or by its slug/name field."""
 

@@ -85,6 +85,7 @@ class NodeSerializer(serializers.ModelSerializer):
             "install_info_path",
             "weights_dir",
             "expected_cards",
+            "network_mode",
             "host_key_fingerprint",
             "host_key_status",
             "seen_host_key_fingerprint",

@@ -25,11 +25,12 @@ class Option:
     end: datetime
     devices: tuple[int, ...]
     reason: str
+    split: bool = False
 
 
 @dataclass
 class Availability:
-    """The best option per node, earliest first, and why the other nodes cannot serve."""
+    """The best option per node, earliest (then unsplit) first, and why other nodes cannot."""
 
     options: list[Option] = field(default_factory=list)
     unavailable: dict[str, str] = field(default_factory=dict)
@@ -64,7 +65,7 @@ def _earliest_on(
         except AllocationError as exc:
             last_error = str(exc)
             continue
-        return Option(node, start, end, choice.devices, choice.reason)
+        return Option(node, start, end, choice.devices, choice.reason, choice.split)
     return f"no window within the booking horizon: {last_error}"
 
 
@@ -113,7 +114,8 @@ def find_available(
             answer.options.append(found)
         else:
             answer.unavailable[node.name] = found
-    answer.options.sort(key=lambda o: (o.start, o.node.name))
+    # Earliest first; at the same start, a job kept inside one HCCS half beats a split one.
+    answer.options.sort(key=lambda o: (o.start, o.split, o.node.name))
     return answer
 
 

@@ -43,6 +43,12 @@ class Node(models.Model):
     install_info_path = models.CharField(max_length=255, default=choices.DEFAULT_INSTALL_INFO_PATH)
     weights_dir = models.CharField(max_length=255, default=choices.DEFAULT_WEIGHTS_DIR)
     expected_cards = models.PositiveSmallIntegerField(default=8)
+    network_mode = models.CharField(
+        max_length=10,
+        default="host",
+        choices=[("host", "Host network (--net=host)"), ("bridge", "Published port (-p)")],
+        help_text="How deployments expose their port; the manuals use the host network.",
+    )
 
     host_key_type = models.CharField(max_length=40, blank=True)
     host_key = models.TextField(blank=True, help_text="Accepted key, base64.")

@@ -27,6 +27,7 @@ log = logging.getLogger(__name__)
 
 PATH_FIELDS = ("device_dir", "driver_dir", "npu_smi_path", "install_info_path", "weights_dir")
 PLAIN_FIELDS = (
+    "network_mode",
     "host",
     "port",
     "username",
@@ -92,6 +93,8 @@ def _clean(values: dict[str, Any], node: Node | None) -> dict[str, Any]:
         validators.jump_host(str(clean["jump_host"]))
     if "expected_cards" in clean and not 1 <= int(clean["expected_cards"]) <= 64:
         raise Invalid("expected_cards must be from 1 to 64", field="expected_cards")
+    if clean.get("network_mode", "host") not in ("host", "bridge"):
+        raise Invalid("network_mode must be 'host' or 'bridge'", field="network_mode")
     for name in PATH_FIELDS:
         if name in clean:
             clean[name] = validators.abs_path(str(clean[name]), name)
@@ -231,15 +234,16 @@ def accept_host_key(node: Node, *, actor, fingerprint: str) -> Node:
             raise Invalid(
                 "no host key has been read from this node yet: scan it first", field="fingerprint"
             )
-        if fingerprint.strip() != locked.seen_host_key_fingerprint:
+        seen = HostKey(locked.seen_host_key_type, locked.seen_host_key).fingerprint
+        if fingerprint.strip() != seen:
             raise Conflict(
-                f"the node offers {locked.seen_host_key_fingerprint}, not {fingerprint.strip()!r}: "
+                f"the node offers {seen}, not {fingerprint.strip()!r}: "
                 "review the fingerprint shown and accept that one",
                 field="fingerprint",
             )
         locked.host_key_type = locked.seen_host_key_type
         locked.host_key = locked.seen_host_key
-        locked.host_key_fingerprint = locked.seen_host_key_fingerprint
+        locked.host_key_fingerprint = seen
         locked.host_key_status = HostKeyStatus.ACCEPTED
         if locked.status in (NodeStatus.NEW, NodeStatus.HOST_KEY_CHANGED):
             locked.status = NodeStatus.NEW

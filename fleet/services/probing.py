@@ -228,7 +228,9 @@ def _record_failure(node_id: int, exc: RemoteError) -> Node | None:
             _tell_admins(node, exc)
         node.status = NodeStatus.HOST_KEY_CHANGED
         node.host_key_status = HostKeyStatus.CHANGED
+        # Only the fingerprint is known here: an admin must scan to review the full key.
         node.seen_host_key_fingerprint = exc.fingerprint
+        node.seen_host_key = node.seen_host_key_type = ""
     elif exc.kind == ErrorKind.HOST_KEY_UNKNOWN:
         node.status = NodeStatus.NEW
     elif node.consecutive_failures >= settings.FLEET_UNREACHABLE_AFTER:

@@ -10,6 +10,7 @@ from .catalog import (
     SoftwareStack,
     VllmVersion,
 )
+from .job import Deployment, Job, LogChunk, NodeImage
 from .recipe import CONTENT_FIELDS, INFERENCE_FIELDS, TRAINING_FIELDS, Recipe, RecipeVersion
 
 __all__ = [
@@ -19,9 +20,13 @@ __all__ = [
     "AscendSpeedSetting",
     "BaseImage",
     "CardRequirement",
+    "Deployment",
+    "Job",
     "LlamaFactorySetting",
+    "LogChunk",
     "ModelAlias",
     "ModelSupport",
+    "NodeImage",
     "Recipe",
     "RecipeVersion",
     "SoftwareStack",

@@ -26,10 +26,10 @@ from jobs.planning import (
 )
 from jobs.planning.source import using
 from jobs.services.catalog import DbCatalog
+from jobs.services.placement import GENERIC_PLACEMENT, Placement
 from jobs.services.recipe_checks import shape_messages
 from jobs.services.recipe_specs import content_of, recipe_spec, training_spec
 from jobs.services.rendering import Rendered, render_content, render_version
-from jobs.services.targets import GENERIC_TARGET, Target
 
 __all__ = [
     "RecipeInvalid",
@@ -51,23 +51,27 @@ class RecipeInvalid(Invalid):
 
 
 def review(
-    kind: str, content: dict[str, Any], target: Target = GENERIC_TARGET, *, card_count: int = 0
+    kind: str,
+    content: dict[str, Any],
+    placement: Placement = GENERIC_PLACEMENT,
+    *,
+    card_count: int = 0,
 ) -> list[Message]:
-    """Every finding for a recipe on a target: shape first, then the catalog (errors first)."""
+    """Every finding for a recipe on a placement: shape first, then the catalog (errors first)."""
     shape = shape_messages(kind, content)
     if any(m.field in ("model", "tensor_parallel_size", "mounts") for m in shape):
         return shape
     source = DbCatalog()
     if kind == RecipeKind.TRAINING:
-        found = validate_training(training_spec(content), target.facts, catalog=source)
+        found = validate_training(training_spec(content), placement.facts, catalog=source)
     else:
-        cards = card_count or len(target.card_ids) or None
-        found = validate_recipe(recipe_spec(content), target.facts, cards, catalog=source)
+        cards = card_count or len(placement.card_ids) or None
+        found = validate_recipe(recipe_spec(content), placement.facts, cards, catalog=source)
     flagged = {m.field for m in shape}
     if "weights_path" in flagged:
         flagged.add("mounts")
     found = [m for m in found if m.field not in flagged]
-    messages = shape + target.notes + found
+    messages = shape + placement.notes + found
     return [m for m in messages if m.level == ERROR] + [m for m in messages if m.level != ERROR]
 
 

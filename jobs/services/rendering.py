@@ -1,4 +1,4 @@
-"""Commands for a recipe on a target: docker run and the vLLM launch, from argv lists."""
+"""Commands for a recipe on a placement: docker run and the vLLM launch, from argv lists."""
 
 from __future__ import annotations
 
@@ -10,13 +10,13 @@ from jobs import choices
 from jobs.choices import RecipeKind
 from jobs.models import RecipeVersion
 from jobs.render import AscendPaths, Command, RenderError, render_deployment, render_docker_run
+from jobs.services.placement import Placement
 from jobs.services.recipe_specs import recipe_spec, weights_mount
-from jobs.services.targets import Target
 
 
 @dataclass(frozen=True)
 class Rendered:
-    """The commands for a recipe on a target: container name, labels, docker run, launch."""
+    """The commands for a recipe on a placement: container name, labels, docker run, launch."""
 
     container_name: str
     labels: dict[str, str]
@@ -31,33 +31,33 @@ _RENDER_FIELDS = {"card_ids": "cards", "model_path": "weights_path", "container_
 def render_content(
     kind: str,
     content: dict[str, Any],
-    target: Target,
+    placement: Placement,
     *,
     container_name: str,
     labels: dict[str, str] | None = None,
 ) -> Rendered:
-    """docker run (+ the vLLM launch for inference) for the target's cards, from argv lists."""
+    """docker run (+ the vLLM launch for inference) for the placement's cards, from argv lists."""
     labels = {choices.MANAGED_LABEL: "1", **(labels or {})}
-    paths: AscendPaths = target.paths
+    paths: AscendPaths = placement.paths
     try:
         if kind == RecipeKind.TRAINING:
             run = render_docker_run(
                 image=content["image"],
                 container_name=container_name,
-                card_ids=target.card_ids,
+                card_ids=placement.card_ids,
                 paths=paths,
                 mounts=weights_mount(content)[1],
                 env=content["env"],
                 labels=labels,
                 shm_size=choices.TRAINING_SHM_SIZE,
             )
-            return Rendered(container_name, labels, target.card_ids, run, None)
+            return Rendered(container_name, labels, placement.card_ids, run, None)
         spec = recipe_spec(content)
         deployment = render_deployment(
             spec,
             image=content["image"],
             container_name=container_name,
-            card_ids=target.card_ids,
+            card_ids=placement.card_ids,
             paths=paths,
             labels=labels,
         )
@@ -65,17 +65,19 @@ def render_content(
         field = _RENDER_FIELDS.get(exc.field, exc.field)
         raise Invalid(str(exc).split(": ", 1)[-1], field=field) from None
     return Rendered(
-        container_name, labels, target.card_ids, deployment.docker_run, deployment.launch
+        container_name, labels, placement.card_ids, deployment.docker_run, deployment.launch
     )
 
 
 def render_version(
     version: RecipeVersion,
-    target: Target,
+    placement: Placement,
     *,
     kind: str = "recipe",
     pk: str | int | None = None,
     labels: dict[str, str] | None = None,
+    network: str = "host",
+    host_port: int | None = None,
 ) -> Rendered:
     """A saved version's commands, named `npufleet-<kind>-<pk>` (a job passes its own)."""
     recipe = version.recipe
@@ -84,7 +86,9 @@ def render_version(
     return render_content(
         recipe.kind,
         version.content(),
-        target,
+        placement,
         container_name=name,
         labels={**tags, **(labels or {})},
+        network=network,
+        host_port=host_port,
     )

@@ -313,3 +313,20 @@ def test_a_booking_cancelled_before_it_started_stops_nothing(member_user, team, 
     stopper = Recorder()
     run_lifecycle(start + hours(4), stopper=stopper)
     assert stopper.calls == []
+
+
+def test_the_job_engine_can_register_its_own_hooks(member_user, team, node, start):
+    from fleet.booking import hooks
+
+    seen = []
+    stopper = Recorder()
+    hooks.register(deployment_check=lambda b: seen.append(b.pk) or True, container_stopper=stopper)
+    try:
+        booking = book(member_user, team, node, start)
+        set_card(node, 0, processes=managed("npufleet-job-8"))
+        assert run_lifecycle(start + 31 * MIN).released == []
+        assert seen == [booking.pk]
+        run_lifecycle(booking.end + hours(1))
+        assert stopper.calls == [("node-a", ["npufleet-job-8"])]
+    finally:
+        hooks.register()

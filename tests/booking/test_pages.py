@@ -184,3 +184,22 @@ def test_cordon_page_lists_bookings_left_and_moves_them(
     assert node.cordoned is False
     client.force_login(member_user)
     assert client.get(reverse("booking-cordons")).status_code == 403
+
+
+def test_team_settings_from_the_bookings_page(client, admin_user, member_user, team):
+    client.force_login(member_user)
+    url = reverse("booking-team-settings", args=[team.pk])
+    client.post(url, {"webhook_url": "https://hooks.example.com/v"})
+    team.refresh_from_db()
+    assert team.webhook_url == ""  # a plain member may not
+    Membership.objects.filter(user=member_user).update(role="admin")
+    client.post(url, {"webhook_url": "https://hooks.example.com/v", "max_cards": "99"})
+    team.refresh_from_db()
+    assert team.webhook_url == "https://hooks.example.com/v"
+    assert team.max_cards == 8  # quotas are for site admins
+    client.force_login(admin_user)
+    client.post(url, {"max_cards": "3", "reason": "shared node shortage"})
+    team.refresh_from_db()
+    assert team.max_cards == 3
+    entry = AuditEntry.objects.filter(action="team").first()
+    assert entry.reason == "shared node shortage"

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from functools import partial
+from typing import Any, TypeVar
 
 import pytest
-from channels.testing.live import make_application, set_database_connection
+from channels.testing.live import make_application
 from daphne.testing import DaphneProcess
 from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler
 
+T = TypeVar("T")
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -23,6 +25,13 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--disable-dev-shm-usage",
 ]
+
+
+def _server_setup() -> None:
+    """In the forked server: the test database is already configured; don't keep connections."""
+    from django.conf import settings
+
+    settings.DATABASES["default"]["CONN_MAX_AGE"] = 0
 
 
 class LiveServer:
@@ -40,7 +49,7 @@ def asgi_live_server(transactional_db, settings) -> Iterator[LiveServer]:
     process = DaphneProcess(
         "127.0.0.1",
         partial(make_application, static_wrapper=ASGIStaticFilesHandler),
-        setup=set_database_connection,
+        setup=_server_setup,
     )
     process.start()
     if not process.ready.wait(timeout=30) or process.errors.qsize():
@@ -75,6 +84,23 @@ def page(monkeypatch) -> Iterator:
         finally:
             context.close()
             browser.close()
+
+
+def off_loop(func: Callable[..., T], *args: Any) -> T:
+    """Run func on a worker thread: with Playwright's event loop in the test thread, Django
+    refuses async_to_sync there, so a probe would record but never broadcast."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from django import db
+
+    def call() -> T:
+        try:
+            return func(*args)
+        finally:
+            db.connections.close_all()
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(call).result(timeout=120)
 
 
 def login(page, server: LiveServer, username: str, password: str) -> None:

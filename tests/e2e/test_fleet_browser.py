@@ -2,15 +2,9 @@
 
 from __future__ import annotations
 
-import copy
-import uuid
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, TypeVar
 
 import pytest
-from django import db
 from playwright.sync_api import expect
 
 from fleet.choices import Health, HostKeyStatus, NodeStatus
@@ -18,53 +12,12 @@ from fleet.models import Card, Node
 from fleet.services.probing import probe_node
 from fleet.streams import broadcast_node
 from tests.conftest import PASSWORD
-from tests.e2e.conftest import login
+from tests.e2e.conftest import login, off_loop
 
 pytestmark = pytest.mark.e2e
 pytest_plugins = ["devsim.pytest_plugin"]
 
 SHOTS = Path("/tmp/shots")
-T = TypeVar("T")
-
-
-@pytest.fixture
-def own_channel_layer(settings) -> None:
-    """A channel-layer prefix of this test alone, so other runs sharing Redis never cross-talk.
-
-    Request it before asgi_live_server: the server process inherits the settings at start.
-    """
-    layers = copy.deepcopy(settings.CHANNEL_LAYERS)
-    layers["default"].setdefault("CONFIG", {})["prefix"] = f"npufleet-e2e-{uuid.uuid4().hex[:8]}"
-    settings.CHANNEL_LAYERS = layers
-
-
-def _keep_database_name() -> None:
-    """The forked server inherits the test database's name already: nothing to change."""
-
-
-@pytest.fixture
-def server_on_test_db(monkeypatch) -> None:
-    """Keep the live server on the test database under PostgreSQL too.
-
-    channels' set_database_connection prefixes "test_" to a NAME the forked server already
-    inherited as "test_<name>", so on PostgreSQL it looked for "test_test_<name>".
-    Request it before asgi_live_server.
-    """
-    monkeypatch.setattr("tests.e2e.conftest.set_database_connection", _keep_database_name)
-
-
-def off_loop(func: Callable[..., T], *args: Any) -> T:
-    """Run func in a worker thread: Playwright's event loop in this thread makes the channel
-    layer's async_to_sync refuse to broadcast (the probe would record but never push)."""
-
-    def call() -> T:
-        try:
-            return func(*args)
-        finally:
-            db.connections.close_all()
-
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(call).result(timeout=120)
 
 
 def shot(page, name: str) -> None:
@@ -74,7 +27,7 @@ def shot(page, name: str) -> None:
 
 @pytest.mark.devsim
 def test_onboard_a_simulated_node_accept_its_key_and_see_a_card_turn_to_warning_live(
-    own_channel_layer, server_on_test_db, asgi_live_server, page, admin_user, devsim
+    asgi_live_server, page, admin_user, devsim
 ):
     sim = devsim.node("node-a")
     server = asgi_live_server
@@ -154,7 +107,7 @@ def _node(name: str, chip: str, labels: list[str], healths: list[str]) -> Node:
 
 
 def test_filters_hide_tiles_keep_the_query_string_and_new_nodes_appear_live(
-    own_channel_layer, server_on_test_db, asgi_live_server, page, member_user
+    asgi_live_server, page, member_user
 ):
     _node("node-a", "910B3", ["region=gy1"], [Health.OK] * 8)
     _node("node-b", "910B4", ["region=wlcb"], [Health.OK] * 8)

@@ -107,12 +107,14 @@ def make_node(name: str, *, chip: str = "910B3", healths: tuple[str, ...] = (), 
 
 @pytest.fixture
 def as_admin(client, admin_user):
+    """The test client signed in as the site admin."""
     client.force_login(admin_user)
     return client
 
 
 @pytest.fixture
 def as_member(client, member_user):
+    """The test client signed in as a team member."""
     client.force_login(member_user)
     return client
 

@@ -15,7 +15,7 @@ GENERIC_FACTS = NodeFacts(chip_name="910B3", hbm_total_mb=65536, card_count=8)
 
 
 @dataclass(frozen=True)
-class Target:
+class Placement:
     """A node (or the generic one) with the cards a recipe would run on."""
 
     label: str
@@ -26,7 +26,7 @@ class Target:
     notes: list[Message] = field(default_factory=list)
 
 
-GENERIC_TARGET = Target(GENERIC_LABEL, GENERIC_FACTS, AscendPaths())
+GENERIC_PLACEMENT = Placement(GENERIC_LABEL, GENERIC_FACTS, AscendPaths())
 
 
 def parse_cards(raw: str | Sequence[int] | None) -> tuple[int, ...] | None:
@@ -45,7 +45,7 @@ def parse_cards(raw: str | Sequence[int] | None) -> tuple[int, ...] | None:
     return cards
 
 
-def _generic(cards: tuple[int, ...] | None, count: int) -> Target:
+def _generic(cards: tuple[int, ...] | None, count: int) -> Placement:
     """The generic node with cards 0..7."""
     if cards is not None:
         missing = [c for c in cards if c >= GENERIC_FACTS.card_count]
@@ -54,7 +54,7 @@ def _generic(cards: tuple[int, ...] | None, count: int) -> Target:
                 f"cards {missing} do not exist on the {GENERIC_LABEL} (it has 0-7)", field="cards"
             )
     chosen = cards if cards is not None else tuple(range(min(count, GENERIC_FACTS.card_count)))
-    return Target(GENERIC_LABEL, GENERIC_FACTS, AscendPaths(), chosen)
+    return Placement(GENERIC_LABEL, GENERIC_FACTS, AscendPaths(), chosen)
 
 
 def _busy(card: Card) -> str:
@@ -66,8 +66,10 @@ def _busy(card: Card) -> str:
     return ""
 
 
-def target_for(node: Node | None, cards: tuple[int, ...] | None = None, count: int = 1) -> Target:
-    """The target on `node` (generic when None): chosen cards, or the first `count` free ones."""
+def placement_for(
+    node: Node | None, cards: tuple[int, ...] | None = None, count: int = 1
+) -> Placement:
+    """The placement on `node` (generic when None): chosen cards, or the first `count` free ones."""
     if node is None:
         return _generic(cards, count)
     present = sorted((c for c in node.cards.all() if c.present), key=lambda c: c.device)
@@ -109,4 +111,4 @@ def target_for(node: Node | None, cards: tuple[int, ...] | None = None, count: i
         npu_smi=node.npu_smi_path,
         install_info=node.install_info_path,
     )
-    return Target(node.name, facts, paths, chosen, node, notes)
+    return Placement(node.name, facts, paths, chosen, node, notes)

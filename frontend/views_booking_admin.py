@@ -1,0 +1,117 @@
+"""Booking pages for admins: the audit log, cordons, team quotas and webhooks."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from fleet.booking import cordon, teams
+from fleet.booking.cordon import affected_bookings
+from fleet.choices import TeamRole
+from fleet.errors import DomainError
+from fleet.models import AuditEntry, Node, Team
+from frontend.forms_booking import AuditFilterForm, CordonForm, MoveForm, TeamSettingsForm
+from frontend.views_booking import show_error
+
+
+@login_required
+@require_POST
+def team_settings(request: HttpRequest, pk: int) -> HttpResponse:
+    """Change a team's quotas (site admins) or webhook (team admins too)."""
+    team = get_object_or_404(Team.objects.of_user(request.user), pk=pk)
+    form = TeamSettingsForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Quotas are whole numbers of at least 0.")
+        return redirect("booking-mine")
+    values = {k: v for k, v in form.cleaned_data.items() if v is not None}
+    if not request.user.is_superuser:
+        values.pop("max_cards", None)
+        values.pop("max_card_hours_per_week", None)
+    try:
+        teams.update_team(request.user, team, **values)
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, f"Team {team.name} saved.")
+    return redirect("booking-mine")
+
+
+@login_required
+def audit_log(request: HttpRequest) -> HttpResponse:
+    """The audit log: all of it for site admins, their teams' part for team admins."""
+    entries = AuditEntry.objects.visible_to(request.user)
+    is_team_admin = request.user.memberships.filter(role=TeamRole.ADMIN).exists()
+    if not (request.user.is_superuser or is_team_admin):
+        raise PermissionDenied("Only site admins and team admins may read the audit log.")
+    form = AuditFilterForm(request.GET or None)
+    if form.is_valid():
+        if form.cleaned_data["action"]:
+            entries = entries.filter(action=form.cleaned_data["action"])
+        if form.cleaned_data["team"]:
+            entries = entries.filter(team=form.cleaned_data["team"])
+    page = Paginator(entries.select_related("actor", "team", "node", "card"), 50)
+    context = {"form": form, "page": page.get_page(request.GET.get("page"))}
+    return render(request, "booking/audit.html", context)
+
+
+@login_required
+def cordons(request: HttpRequest) -> HttpResponse:
+    """Site admins: cordon nodes or cards, see what is cordoned and the bookings left on it."""
+    if not request.user.is_superuser:
+        raise PermissionDenied("Only site admins can cordon nodes and cards.")
+    form = CordonForm(request.POST or None)
+    status = 200
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            result = cordon.cordon(
+                request.user, data["node"], devices=data["cards"], reason=data["reason"]
+            )
+        except DomainError as exc:
+            show_error(form, exc)
+            status = exc.status_code
+        else:
+            left = len(result.affected)
+            messages.success(
+                request,
+                f"Cordoned {data['node'].name}"
+                + (f" card(s) {', '.join(map(str, result.devices))}" if result.devices else "")
+                + f"; {left} booking(s) still on it: move or cancel them below.",
+            )
+            return redirect("booking-cordons")
+    nodes = Node.objects.prefetch_related("cards").order_by("name")
+    rows = []
+    for node in nodes:
+        cards = [c for c in node.cards.all() if c.cordoned]
+        if node.cordoned or cards:
+            rows.append(
+                {
+                    "node": node,
+                    "cards": cards,
+                    "affected": affected_bookings(node, None if node.cordoned else cards),
+                }
+            )
+    context = {"form": form, "rows": rows, "move_form": MoveForm(user=request.user)}
+    return render(request, "booking/cordons.html", context, status=status)
+
+
+@login_required
+@require_POST
+def uncordon(request: HttpRequest, pk: int) -> HttpResponse:
+    """Return a node (or one card of it, ?device=N) to booking."""
+    node = get_object_or_404(Node, pk=pk)
+    device = request.POST.get("device", "")
+    try:
+        cordon.uncordon(request.user, node, devices=[int(device)] if device.isdigit() else None)
+    except DomainError as exc:
+        if exc.status_code == 403:
+            raise PermissionDenied(exc.message) from None
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, f"{node.name} {'card ' + device if device else ''} is bookable.")
+    return redirect("booking-cordons")

@@ -1,0 +1,1 @@
+"""Runners: the code that does one kind of job on a node."""

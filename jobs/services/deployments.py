@@ -1,0 +1,235 @@
+"""Deploying a recipe version on booked cards, and stopping, restarting and removing it."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from fleet.booking.choices import BookingStatus
+from fleet.errors import Conflict, Invalid, NotAllowed
+from fleet.models import Booking, Membership, Node
+from jobs import choices
+from jobs.choices import DeploymentStatus, JobKind, JobStatus, RecipeKind
+from jobs.models import Deployment, Job, RecipeVersion
+from jobs.services.jobs import create_job
+from jobs.services.recipes import RecipeInvalid, review, split_messages
+from jobs.services.targets import target_for
+
+log = logging.getLogger(__name__)
+
+DEPLOY_STEPS = [
+    ("checks", "Check booking, cards and recipe"),
+    ("create", "Create the container"),
+    ("start", "Start the container"),
+    ("ready", "Wait for the server to answer"),
+    ("smoke", "Smoke test with return_latency"),
+]
+STOP_STEPS = [("stop", "Stop the container")]
+RESTART_STEPS = [("restart", "Restart the container"), ("ready", "Wait for the server to answer")]
+REMOVE_STEPS = [("remove", "Remove the container")]
+
+
+def container_name(deployment: Deployment) -> str:
+    """Deterministic, so a retry finds what an earlier attempt made."""
+    return f"{choices.JOB_CONTAINER_PREFIX}-deploy-{deployment.pk}"
+
+
+def _require_member(actor, team_id: int) -> None:
+    if actor.is_superuser:
+        return
+    if not Membership.objects.filter(team_id=team_id, user=actor).exists():
+        raise NotAllowed("you are not a member of the team that holds these cards", field="booking")
+
+
+def _check_booking(booking: Booking, cards: Sequence[int]) -> None:
+    now = timezone.now()
+    if booking.status in (BookingStatus.CANCELLED, BookingStatus.ENDED) or not (
+        booking.start <= now < booking.end
+    ):
+        window = f"{booking.start:%Y-%m-%d %H:%M} to {booking.end:%Y-%m-%d %H:%M} UTC"
+        raise Conflict(
+            f"booking {booking.pk} does not hold its cards now (status {booking.status}, "
+            f"window {window}); deploy inside an active booking",
+            field="booking",
+        )
+    held = set(booking.devices)
+    outside = [c for c in cards if c not in held]
+    if outside:
+        raise Conflict(
+            f"cards {outside} are not in booking {booking.pk} (it holds {sorted(held)}); "
+            "book them first or pick from the booking's cards",
+            field="cards",
+        )
+
+
+def _check_free(node: Node, cards: Sequence[int], exclude: int | None = None) -> None:
+    busy = Deployment.objects.live().filter(node=node).exclude(pk=exclude)
+    for other in busy:
+        shared = sorted(set(other.cards) & set(cards))
+        if shared:
+            raise Conflict(
+                f"cards {shared} on {node.name} are held by deployment {other.pk} "
+                f"({other.container_name}, {other.status}); stop it first",
+                field="cards",
+            )
+    for card in node.cards.filter(device__in=cards):
+        holders = [c["name"] for c in card.containers if c.get("name")]
+        holders += [p.get("container") or f"pid {p['pid']}" for p in card.processes]
+        own = {f"{choices.JOB_CONTAINER_PREFIX}-deploy-{exclude}"} if exclude else set()
+        strangers = [h for h in holders if h not in own]
+        if strangers:
+            raise Conflict(
+                f"davinci{card.device} on {node.name} is held by {', '.join(strangers)} "
+                "(seen by the last probe); two containers on one NPU break the second one",
+                field="cards",
+            )
+
+
+def _host_port(node: Node, port: int) -> int | None:
+    if node.network_mode == "host":
+        return None
+    used = set(Deployment.objects.live().filter(node=node).values_list("host_port", flat=True))
+    low, high = settings.JOBS_HOST_PORTS
+    for candidate in range(low, high + 1):
+        if candidate not in used:
+            return candidate
+    raise Conflict(f"no free port in {low}-{high} on {node.name}", field="node")
+
+
+def deploy(
+    *, actor, recipe_version: RecipeVersion, booking: Booking, cards: Sequence[int] | None = None
+) -> Deployment:
+    """Check everything, then record the deployment and queue its job (nothing runs on error)."""
+    recipe = recipe_version.recipe
+    if recipe.kind != RecipeKind.INFERENCE:
+        raise Invalid("only inference recipes are deployed as servers", field="recipe_version")
+    _require_member(actor, booking.team_id)
+    node = booking.node
+    tp = recipe_version.tensor_parallel_size
+    chosen = list(cards) if cards else booking.devices[:tp]
+    if len(chosen) != tp:
+        raise Invalid(
+            f"the recipe runs on tensor-parallel-size {tp} cards but {len(chosen)} were given "
+            f"(booking {booking.pk} holds {booking.devices})",
+            field="cards",
+        )
+    with transaction.atomic():
+        locked = Booking.objects.select_for_update().get(pk=booking.pk)
+        Node.objects.select_for_update().get(pk=node.pk)
+        _check_booking(locked, chosen)
+        _check_free(node, chosen)
+        messages = review(recipe.kind, recipe_version.content(), target_for(node, tuple(chosen)))
+        if any(m.level == "error" for m in messages):
+            raise RecipeInvalid(
+                "the recipe does not validate for this node and these cards",
+                field="recipe_version",
+                messages=split_messages(messages),
+            )
+        deployment = Deployment.objects.create(
+            recipe_version=recipe_version,
+            node=node,
+            booking=locked,
+            team=locked.team,
+            created_by=actor,
+            cards=chosen,
+            network=node.network_mode,
+            host_port=_host_port(node, recipe_version.port),
+        )
+        deployment.container_name = container_name(deployment)
+        deployment.save(update_fields=["container_name"])
+        create_job(
+            kind=JobKind.DEPLOY,
+            actor=actor,
+            steps=DEPLOY_STEPS,
+            node=node,
+            team=locked.team,
+            booking=locked,
+            recipe_version=recipe_version,
+            deployment=deployment,
+            params={"cards": chosen},
+        )
+    return deployment
+
+
+def _operate(deployment: Deployment, actor, kind: str, steps) -> Job:
+    _require_member(actor, deployment.team_id)
+    if Job.objects.filter(
+        deployment=deployment, status__in=(JobStatus.PENDING, JobStatus.RUNNING)
+    ).exists():
+        raise Conflict(
+            f"deployment {deployment.pk} has a job in progress; wait for it or cancel it",
+            field="deployment",
+        )
+    if deployment.status == DeploymentStatus.REMOVED:
+        raise Conflict(f"deployment {deployment.pk} was removed", field="deployment")
+    return create_job(
+        kind=kind,
+        actor=actor,
+        steps=steps,
+        node=deployment.node,
+        team=deployment.team,
+        booking=deployment.booking,
+        recipe_version=deployment.recipe_version,
+        deployment=deployment,
+    )
+
+
+def stop(deployment: Deployment, *, actor) -> Job:
+    """Queue a stop of the deployment's container."""
+    return _operate(deployment, actor, JobKind.STOP, STOP_STEPS)
+
+
+def restart(deployment: Deployment, *, actor) -> Job:
+    """Queue a restart; the cards must still be booked and free of other containers."""
+    if deployment.booking is not None:
+        _check_booking(deployment.booking, deployment.cards)
+    _check_free(deployment.node, deployment.cards, exclude=deployment.pk)
+    return _operate(deployment, actor, JobKind.RESTART, RESTART_STEPS)
+
+
+def remove(deployment: Deployment, *, actor) -> Job:
+    """Queue removal of the container; the record stays, marked removed."""
+    return _operate(deployment, actor, JobKind.REMOVE, REMOVE_STEPS)
+
+
+def retry(job: Job, *, actor) -> Job:
+    """Deploy the same deployment again (the runner replaces what the failed attempt left)."""
+    deployment = job.deployment
+    if job.kind == JobKind.DEPLOY:
+        if deployment.booking is None:
+            raise Conflict("the deployment's booking is gone; deploy anew", field="booking")
+        _check_booking(deployment.booking, deployment.cards)
+        _check_free(deployment.node, deployment.cards, exclude=deployment.pk)
+        Deployment.objects.filter(pk=deployment.pk).update(
+            status=DeploymentStatus.PENDING, error="", exit_code=None
+        )
+    steps = [(s["name"], s["label"]) for s in job.steps]
+    _require_member(actor, deployment.team_id)
+    return create_job(
+        kind=job.kind,
+        actor=actor,
+        steps=steps,
+        node=deployment.node,
+        team=deployment.team,
+        booking=deployment.booking,
+        recipe_version=deployment.recipe_version,
+        deployment=deployment,
+        params=job.params,
+        retry_of=job,
+    )
+
+
+def after_job_lost(job: Job) -> None:
+    """A deploy whose worker died: remove its container and free its cards."""
+    if job.kind != JobKind.DEPLOY or job.deployment_id is None:
+        return
+    from jobs.tasks import cleanup_deployment
+
+    Deployment.objects.filter(pk=job.deployment_id).update(
+        status=DeploymentStatus.FAILED, error=job.error
+    )
+    transaction.on_commit(lambda: cleanup_deployment.delay(job.deployment_id))

@@ -1,0 +1,167 @@
+"""Creating, claiming, finishing, cancelling and retrying jobs."""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from fleet.errors import Conflict, NotAllowed
+from jobs.choices import FINISHED_JOB_STATUSES, JobStatus
+from jobs.models import Job
+from jobs.streams import LogWriter, broadcast_status
+
+log = logging.getLogger(__name__)
+
+
+def enqueue(job: Job) -> None:
+    """Hand the job to a worker once the transaction that created it has committed."""
+    from jobs.tasks import run_job
+
+    transaction.on_commit(lambda: run_job.delay(job.pk))
+
+
+def create_job(*, kind: str, actor, steps: list[tuple[str, str]], **fields: Any) -> Job:
+    """A pending job with its planned steps; a worker picks it up after commit."""
+    node = fields.get("node")
+    job = Job.objects.create(
+        kind=kind,
+        requested_by=actor if actor is not None and actor.is_authenticated else None,
+        node_name=node.name if node else "",
+        steps=[{"name": name, "label": label, "status": "pending"} for name, label in steps],
+        **fields,
+    )
+    enqueue(job)
+    return job
+
+
+def may_act(actor, job: Job) -> bool:
+    """Admins, the requester, and members of the job's team may cancel or retry it."""
+    if actor.is_superuser or job.requested_by_id == actor.pk:
+        return True
+    return job.team_id is not None and job.team.memberships.filter(user=actor).exists()
+
+
+def claim(job_id: int) -> Job | None:
+    """Take a pending job for this worker; None if another delivery already took it."""
+    now = timezone.now()
+    worker = f"{socket.gethostname()}:{os.getpid()}"
+    taken = Job.objects.filter(pk=job_id, status=JobStatus.PENDING, cancel_requested=False).update(
+        status=JobStatus.RUNNING, started_at=now, heartbeat_at=now, worker=worker
+    )
+    if not taken:
+        return None
+    job = Job.objects.get(pk=job_id)
+    broadcast_status(job)
+    return job
+
+
+def heartbeat(job_id: int) -> bool:
+    """Record that the job's worker is alive; returns whether a cancel was requested."""
+    Job.objects.filter(pk=job_id, status=JobStatus.RUNNING).update(heartbeat_at=timezone.now())
+    return Job.objects.filter(pk=job_id, cancel_requested=True).exists()
+
+
+def save_steps(job: Job) -> None:
+    Job.objects.filter(pk=job.pk).update(steps=job.steps, heartbeat_at=timezone.now())
+    broadcast_status(job)
+
+
+def finish(job: Job, status: str, *, error: str = "", result: dict | None = None) -> Job:
+    """Close a running job; only a running job can finish (a reconciled one stays failed)."""
+    now = timezone.now()
+    updates: dict[str, Any] = {"status": status, "finished_at": now, "error": error[:4000]}
+    if result is not None:
+        updates["result"] = result
+    done = Job.objects.filter(pk=job.pk, status=JobStatus.RUNNING).update(
+        steps=job.steps, **updates
+    )
+    job.refresh_from_db()
+    if done:
+        broadcast_status(job)
+    return job
+
+
+def cancel_job(job: Job, *, actor) -> Job:
+    """Cancel: a pending job at once; a running one stops its remote work at the next check."""
+    if not may_act(actor, job):
+        raise NotAllowed("only the requester, the job's team or an admin may cancel it")
+    if job.status in FINISHED_JOB_STATUSES:
+        raise Conflict(f"job {job.pk} has already {job.status}", field="status")
+    with transaction.atomic():
+        now = timezone.now()
+        pending = Job.objects.filter(pk=job.pk, status=JobStatus.PENDING).update(
+            status=JobStatus.CANCELLED,
+            cancel_requested=True,
+            finished_at=now,
+            error=f"cancelled by {actor} before it started",
+        )
+        if not pending:
+            Job.objects.filter(pk=job.pk).update(cancel_requested=True)
+    job.refresh_from_db()
+    LogWriter(job.pk).line(f"==> cancel requested by {actor}")
+    broadcast_status(job)
+    return job
+
+
+def retry_job(job: Job, *, actor) -> Job:
+    """A new job with the same work, linked to the one it retries."""
+    if not may_act(actor, job):
+        raise NotAllowed("only the requester, the job's team or an admin may retry it")
+    if job.status not in (JobStatus.FAILED, JobStatus.CANCELLED):
+        raise Conflict(
+            f"job {job.pk} is {job.status}; only failed or cancelled jobs are retried",
+            field="status",
+        )
+    from jobs.services import deployments
+
+    if job.deployment_id is not None:
+        return deployments.retry(job, actor=actor)
+    steps = [(s["name"], s["label"]) for s in job.steps]
+    return create_job(
+        kind=job.kind,
+        actor=actor,
+        steps=steps,
+        params=job.params,
+        node=job.node,
+        team=job.team,
+        booking=job.booking,
+        recipe_version=job.recipe_version,
+        retry_of=job,
+    )
+
+
+def reconcile_stale(now=None) -> list[int]:
+    """Fail running jobs whose worker stopped sending heartbeats; returns their ids."""
+    now = now or timezone.now()
+    limit = timedelta(seconds=settings.JOBS_HEARTBEAT_STALE_SECONDS)
+    stale = list(
+        Job.objects.filter(status=JobStatus.RUNNING, heartbeat_at__lt=now - limit).values_list(
+            "pk", "worker", "heartbeat_at"
+        )
+    )
+    failed = []
+    for pk, worker, beat in stale:
+        age = int((now - beat).total_seconds())
+        reason = (
+            f"the worker running it ({worker or 'unknown'}) stopped responding: no "
+            f"heartbeat for {age} s; the job was failed so its cards are released"
+        )
+        done = Job.objects.filter(pk=pk, status=JobStatus.RUNNING, heartbeat_at=beat).update(
+            status=JobStatus.FAILED, finished_at=now, error=reason
+        )
+        if done:
+            failed.append(pk)
+            job = Job.objects.get(pk=pk)
+            LogWriter(pk).line(f"==> failed: {reason}")
+            broadcast_status(job)
+            from jobs.services import deployments
+
+            deployments.after_job_lost(job)
+    return failed
