@@ -7,6 +7,7 @@ from rest_framework.routers import DefaultRouter
 from fleet.api import booking
 from fleet.api.views import CardSampleViewSet, CardViewSet, NodeViewSet
 from jobs.api import catalog, recipes
+from jobs.api.jobs import DeploymentViewSet, JobViewSet
 
 router = DefaultRouter()
 router.register("nodes", NodeViewSet, basename="node")
@@ -32,6 +33,9 @@ router.register("catalog/base-images", catalog.BaseImageViewSet, basename="base-
 router.register("catalog/software", catalog.SoftwareStackViewSet, basename="software-stack")
 router.register("catalog/ascendspeed", catalog.AscendSpeedViewSet, basename="ascendspeed")
 router.register("catalog/llamafactory", catalog.LlamaFactoryViewSet, basename="llamafactory")
+
+router.register("jobs", JobViewSet, basename="job")
+router.register("deployments", DeploymentViewSet, basename="deployment")
 
 urlpatterns = [
     path("auth/token/", obtain_auth_token, name="api-token"),

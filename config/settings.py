@@ -220,6 +220,21 @@ FLEET_BOOKING_STOP_GRACE_MINUTES = env.int("FLEET_BOOKING_STOP_GRACE_MINUTES", 5
 FLEET_BOOKING_WEBHOOK_TIMEOUT = env.float("FLEET_BOOKING_WEBHOOK_TIMEOUT", 10.0, minimum=0.1)
 FLEET_BOOKING_MAX_DAYS_AHEAD = env.int("FLEET_BOOKING_MAX_DAYS_AHEAD", 90, minimum=1)
 
+# Job engine.
+JOBS_HEARTBEAT_SECONDS = env.float("JOBS_HEARTBEAT_SECONDS", 5.0, minimum=0.1)
+JOBS_HEARTBEAT_STALE_SECONDS = env.int("JOBS_HEARTBEAT_STALE_SECONDS", 60, minimum=5)
+JOBS_READY_TIMEOUT = env.float("JOBS_READY_TIMEOUT", 900.0, minimum=1.0)
+JOBS_SMOKE_TIMEOUT = env.float("JOBS_SMOKE_TIMEOUT", 120.0, minimum=1.0)
+JOBS_STOP_TIMEOUT = env.int("JOBS_STOP_TIMEOUT", 20, minimum=0)
+JOBS_LOG_QUEUE = env.str("JOBS_LOG_QUEUE", "logs")
+JOBS_HOST_PORTS = env.parsed(
+    "JOBS_HOST_PORTS",
+    "30000-30999",
+    lambda v: tuple(sorted(int(p) for p in v.split("-", 1))),
+    "a port range like 30000-30999",
+)
+CELERY_TASK_ROUTES = {"jobs.tasks.follow_deployment": {"queue": JOBS_LOG_QUEUE}}
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

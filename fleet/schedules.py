@@ -15,6 +15,7 @@ def ensure_schedules(**_: Any) -> None:
         "fleet: probe every node": ("fleet.tasks.probe_fleet", settings.FLEET_PROBE_INTERVAL),
         "fleet: prune card samples": ("fleet.tasks.prune_samples", 3600),
         "fleet: booking lifecycle": ("fleet.booking.tasks.run_booking_lifecycle", 60),
+        "jobs: reconcile jobs, deployments and log followers": ("jobs.tasks.reconcile", 30),
     }
     for name, (task, seconds) in wanted.items():
         every, _ = IntervalSchedule.objects.get_or_create(

@@ -43,6 +43,7 @@ def recipe_list(request: HttpRequest) -> HttpResponse:
         Recipe.objects.visible_to(request.user)
         .select_related("team", "created_by", "current_version")
         .annotate(version_count=Count("versions"))
+        .order_by("name", "pk")
     )
     archived = request.GET.get("archived") == "1"
     rows = rows.filter(archived=archived)
@@ -89,7 +90,9 @@ def _preview(
     try:
         out["rendered"] = render_on(placement)
     except DomainError as exc:
-        out["findings"] = [*found, Message(ERROR, exc.field or "recipe", exc.message, "fix it")]
+        if exc.field not in {m.field for m in found if m.level == ERROR}:
+            problem = Message(ERROR, exc.field or "recipe", exc.message, "correct the value")
+            out["findings"] = [problem, *found]
     return out
 
 

@@ -87,6 +87,7 @@ class RecipeViewSet(viewsets.ModelViewSet):
             Recipe.objects.visible_to(self.request.user)
             .select_related("team", "created_by", "current_version__created_by")
             .annotate(version_count=Count("versions"))
+            .order_by("name", "pk")
         )
         if self.action == "list" and "archived" not in self.request.query_params:
             rows = rows.active()

@@ -75,7 +75,7 @@ class Job(models.Model):
         """Percent of steps done."""
         if not self.steps:
             return 100 if self.status == JobStatus.SUCCEEDED else 0
-        done = sum(1 for s in self.steps if s.get("status") in ("done", "skipped"))
+        done = sum(1 for s in self.steps if s.get("status") == "done")
         return round(100 * done / len(self.steps))
 
 
@@ -142,6 +142,17 @@ class Deployment(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     ready_at = models.DateTimeField(null=True, blank=True)
+    log_job = models.ForeignKey(
+        Job,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="The job whose log receives the container's output.",
+    )
+    log_cursor = models.CharField(
+        max_length=40, blank=True, help_text="Timestamp of the last container log line kept."
+    )
 
     objects = DeploymentQuerySet.as_manager()
 

@@ -16,8 +16,8 @@ from jobs import choices
 from jobs.choices import DeploymentStatus, JobKind, JobStatus, RecipeKind
 from jobs.models import Deployment, Job, RecipeVersion
 from jobs.services.jobs import create_job
+from jobs.services.placement import placement_for as target_for
 from jobs.services.recipes import RecipeInvalid, review, split_messages
-from jobs.services.targets import target_for
 
 log = logging.getLogger(__name__)
 

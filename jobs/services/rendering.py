@@ -35,6 +35,8 @@ def render_content(
     *,
     container_name: str,
     labels: dict[str, str] | None = None,
+    network: str = "host",
+    host_port: int | None = None,
 ) -> Rendered:
     """docker run (+ the vLLM launch for inference) for the placement's cards, from argv lists."""
     labels = {choices.MANAGED_LABEL: "1", **(labels or {})}
@@ -49,6 +51,8 @@ def render_content(
                 mounts=weights_mount(content)[1],
                 env=content["env"],
                 labels=labels,
+                network=network,
+                published_port=None if network == "host" else (host_port or 0, host_port or 0),
                 shm_size=choices.TRAINING_SHM_SIZE,
             )
             return Rendered(container_name, labels, placement.card_ids, run, None)
@@ -60,6 +64,8 @@ def render_content(
             card_ids=placement.card_ids,
             paths=paths,
             labels=labels,
+            network=network,
+            host_port=host_port,
         )
     except RenderError as exc:
         field = _RENDER_FIELDS.get(exc.field, exc.field)

@@ -1,0 +1,70 @@
+"""Websocket of one job: its log chunks and status, live, after a backfill from the database."""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qs
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncJsonWebsocketConsumer
+
+from jobs.models import Job
+from jobs.streams import backfill, job_group
+
+
+class JobLogConsumer(AsyncJsonWebsocketConsumer):
+    """`/ws/jobs/<id>/?after_seq=N`: chunks after N, then every new chunk; clients drop repeats.
+
+    The group is joined before the backfill is read, so no chunk falls between the two.
+    """
+
+    async def connect(self) -> None:
+        self.job_id = int(self.scope["url_route"]["kwargs"]["job_id"])
+        user = self.scope.get("user")
+        if user is None or not user.is_authenticated:
+            await self.close(code=4401)
+            return
+        if not await self._may_see(user):
+            await self.close(code=4403)
+            return
+        self.group = job_group(self.job_id)
+        await self.channel_layer.group_add(self.group, self.channel_name)
+        await self.accept()
+        query = parse_qs(self.scope.get("query_string", b"").decode())
+        try:
+            after = int(query.get("after_seq", ["0"])[0])
+        except ValueError:
+            after = 0
+        status = await self._status()
+        await self.send_json({"type": "status", **status})
+        while True:
+            chunks = await database_sync_to_async(backfill)(self.job_id, after)
+            for chunk in chunks:
+                await self.send_json({"type": "log", **chunk})
+                after = chunk["seq"]
+            if len(chunks) < 500:
+                break
+
+    async def disconnect(self, code: int) -> None:
+        if hasattr(self, "group"):
+            await self.channel_layer.group_discard(self.group, self.channel_name)
+
+    @database_sync_to_async
+    def _may_see(self, user) -> bool:
+        return Job.objects.visible_to(user).filter(pk=self.job_id).exists()
+
+    @database_sync_to_async
+    def _status(self) -> dict:
+        job = Job.objects.get(pk=self.job_id)
+        return {
+            "status": job.status,
+            "steps": job.steps,
+            "progress": job.progress,
+            "error": job.error,
+            "log_seq": job.log_seq,
+        }
+
+    async def log_chunk(self, event: dict) -> None:
+        await self.send_json({"type": "log", "seq": event["seq"], "text": event["text"]})
+
+    async def job_status(self, event: dict) -> None:
+        await self.send_json({"type": "status", **{k: v for k, v in event.items() if k != "type"}})

@@ -1,0 +1,304 @@
+"""Deploying a recipe: checks, create, start, readiness, smoke test; and stop/restart/remove."""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any
+
+from django.conf import settings
+from django.utils import timezone
+
+from fleet.remote import RemoteError, pool
+from fleet.services.nodes import target_for as ssh_target
+from jobs import choices
+from jobs.choices import DeploymentStatus
+from jobs.docker_api import docker_on, http_on_node
+from jobs.follow import Control, follow_in_thread
+from jobs.models import Deployment
+from jobs.runners.base import Runner, StepFailed
+from jobs.services.deployments import _check_booking
+from jobs.services.placement import placement_for as target_for
+from jobs.services.recipes import review
+from jobs.services.rendering import render_version
+
+READY_LINES = ("Application startup complete.", "Uvicorn running on")
+LATENCY_KEYS = (
+    "prefill_latency",
+    "model_prefill_latency",
+    "avg_decode_latency",
+    "time_in_queue",
+    "request_latency",
+)
+
+
+def _set(deployment: Deployment, **values: Any) -> None:
+    for name, value in values.items():
+        setattr(deployment, name, value)
+    Deployment.objects.filter(pk=deployment.pk).update(**values, updated_at=timezone.now())
+
+
+class _DeploymentRunner(Runner):
+    """Shared by the runners that act on one deployment's container."""
+
+    def __init__(self, job) -> None:
+        super().__init__(job)
+        self.deployment = Deployment.objects.select_related(
+            "node", "booking", "recipe_version__recipe"
+        ).get(pk=job.deployment_id)
+        self.node = self.deployment.node
+        self.follower: tuple[threading.Thread, Control] | None = None
+        self.ready = threading.Event()
+
+    def _container(self, client):
+        from docker.errors import NotFound
+
+        try:
+            return client.containers.get(self.deployment.container_name)
+        except NotFound:
+            return None
+
+    def _start_following(self) -> None:
+        _set(self.deployment, log_job=self.job)
+
+        def on_line(text: str) -> None:
+            if any(marker in text for marker in READY_LINES):
+                self.ready.set()
+
+        self.follower = follow_in_thread(self.deployment.pk, on_line)
+
+    def _stop_following(self) -> None:
+        if self.follower is not None:
+            thread, control = self.follower
+            control.stop()
+            thread.join(timeout=10)
+            self.follower = None
+
+    def wait_ready(self) -> None:
+        """Until the server answers, the container exits, or the readiness timeout passes."""
+        deadline = time.monotonic() + settings.JOBS_READY_TIMEOUT
+        port = self.recipe.port if self.deployment.network == "host" else self.deployment.host_port
+        while True:
+            self.check_cancel()
+            with docker_on(self.node) as client:
+                container = self._container(client)
+                state = container.attrs["State"] if container else {}
+            if not container or not state.get("Running"):
+                code = state.get("ExitCode")
+                tail = self._last_lines()
+                _set(
+                    self.deployment,
+                    status=DeploymentStatus.FAILED,
+                    exit_code=code,
+                    last_log_lines=tail,
+                )
+                raise StepFailed(
+                    f"the container exited with code {code} before the server was ready; "
+                    f"last lines:\n{tail}"
+                )
+            if self.ready.is_set() or self._models_answer(port):
+                self.log.line(f"server ready on port {port}")
+                return
+            if time.monotonic() > deadline:
+                raise StepFailed(
+                    f"the server did not become ready within {settings.JOBS_READY_TIMEOUT:g} s "
+                    f"(no '{READY_LINES[0]}' line and GET /v1/models did not answer)"
+                )
+            self.ready.wait(1.0)
+
+    def _models_answer(self, port: int) -> bool:
+        try:
+            status, _ = http_on_node(self.node, port, "GET", "/v1/models", timeout=3)
+        except RemoteError:
+            return False
+        return status == 200
+
+    def _last_lines(self, count: int = 20) -> str:
+        try:
+            with docker_on(self.node) as client:
+                container = self._container(client)
+                if container is None:
+                    return "(container gone)"
+                return container.logs(tail=count).decode("utf-8", "replace").strip()
+        except RemoteError as exc:
+            return f"(logs unavailable: {exc})"
+
+    @property
+    def recipe(self):
+        return self.deployment.recipe_version
+
+    def _remove_container(self) -> bool:
+        with docker_on(self.node) as client:
+            container = self._container(client)
+            if container is None:
+                return False
+            container.remove(force=True)
+            return True
+
+    def _queue_follow(self) -> None:
+        from jobs.tasks import follow_deployment
+
+        follow_deployment.apply_async((self.deployment.pk,), queue=settings.JOBS_LOG_QUEUE)
+
+
+class DeployRunner(_DeploymentRunner):
+    """Runs exactly the rendered `docker run` (as create + start), then waits and tests."""
+
+    def run(self) -> None:
+        with self.step("checks"):
+            self._checks()
+        with self.step("create"):
+            self._create()
+        with self.step("start"):
+            self._start_following()
+            with docker_on(self.node) as client:
+                self._container(client).start()
+            _set(self.deployment, status=DeploymentStatus.STARTING)
+        with self.step("ready"):
+            self.wait_ready()
+        with self.step("smoke"):
+            self._smoke()
+        self._stop_following()
+        _set(self.deployment, status=DeploymentStatus.RUNNING, ready_at=timezone.now(), error="")
+        self._queue_follow()
+
+    def _checks(self) -> None:
+        deployment = self.deployment
+        if deployment.booking is None:
+            raise StepFailed("the deployment's booking is gone")
+        _check_booking(deployment.booking, deployment.cards)
+        messages = review(
+            "inference", self.recipe.content(), target_for(self.node, tuple(deployment.cards))
+        )
+        errors = [m for m in messages if m.level == "error"]
+        if errors:
+            raise StepFailed(
+                "the recipe does not validate: "
+                + "; ".join(f"{m.field}: {m.message}" for m in errors)
+            )
+        prefix = self.node.device_dir.rstrip("/") + "/davinci"
+        wanted = {f"{prefix}{card}" for card in deployment.cards}
+        with docker_on(self.node) as client:
+            for container in client.containers.list():
+                if container.name == deployment.container_name:
+                    continue
+                held = {
+                    d.get("PathOnHost") for d in container.attrs["HostConfig"].get("Devices") or []
+                }
+                clash = sorted(held & wanted)
+                if clash:
+                    raise StepFailed(
+                        f"{', '.join(clash)} on {self.node.name} is held by container "
+                        f"{container.name}; two containers on one NPU break the second one"
+                    )
+        self.log.line(f"cards {deployment.cards} on {self.node.name} are booked and free")
+
+    def _create(self) -> None:
+        deployment = self.deployment
+        if self._remove_container():
+            self.log.line(f"removed {deployment.container_name} left by an earlier attempt")
+        labels = {
+            choices.JOB_LABEL: str(self.job.pk),
+            choices.DEPLOYMENT_LABEL: str(deployment.pk),
+            choices.BOOKING_LABEL: str(deployment.booking_id),
+        }
+        rendered = render_version(
+            self.recipe,
+            target_for(self.node, tuple(deployment.cards)),
+            kind="deploy",
+            pk=deployment.pk,
+            labels=labels,
+            network=deployment.network,
+            host_port=deployment.host_port,
+        )
+        run = list(rendered.docker_run.argv)
+        _set(
+            deployment,
+            docker_run=run,
+            launch=list(rendered.launch.argv) if rendered.launch else [],
+            container_name=rendered.container_name,
+        )
+        self.log.line("$ " + rendered.docker_run.shell)
+        # `docker run -itd ARGS` is `docker create -it ARGS` followed by `docker start`.
+        assert run[:3] == ["docker", "run", "-itd"], run[:3]
+        created = pool.run(
+            ssh_target(self.node),
+            ["docker", "create", "-it", *run[3:]],
+            timeout=settings.FLEET_SSH_COMMAND_TIMEOUT * 4,
+        )
+        container_id = created.stdout.strip().splitlines()[-1]
+        _set(deployment, container_id=container_id)
+        self.log.line(f"created container {container_id[:12]}")
+
+    def _smoke(self) -> None:
+        recipe = self.recipe
+        port = recipe.port if self.deployment.network == "host" else self.deployment.host_port
+        name = recipe.served_model_name or recipe.model
+        body = {"model": name, "prompt": "Hello, Ascend", "max_tokens": 16, "return_latency": True}
+        status, answer = http_on_node(
+            self.node, port, "POST", "/v1/completions", body, timeout=settings.JOBS_SMOKE_TIMEOUT
+        )
+        if status != 200 or not isinstance(answer, dict):
+            raise StepFailed(f"POST /v1/completions answered {status}: {str(answer)[:300]}")
+        latency = answer.get("latency") or {}
+        recorded = {key: latency.get(key) for key in LATENCY_KEYS if key in latency}
+        self.log.line("latency (ms): " + ", ".join(f"{k}={v}" for k, v in recorded.items()))
+        _set(self.deployment, latencies=recorded, endpoint_url=f"http://{self.node.host}:{port}/v1")
+
+    def on_failure(self) -> None:
+        self._stop_following()
+        if self.deployment.status != DeploymentStatus.FAILED:
+            _set(self.deployment, status=DeploymentStatus.FAILED)
+        if self._remove_container():
+            self.log.line(f"removed {self.deployment.container_name}: its cards are free again")
+
+    def on_cancel(self) -> None:
+        self.on_failure()
+        _set(self.deployment, status=DeploymentStatus.STOPPED, error="deploy cancelled")
+
+
+class StopRunner(_DeploymentRunner):
+    """docker stop; the container stays for its logs and a restart."""
+
+    def run(self) -> None:
+        with self.step("stop"), docker_on(self.node) as client:
+            container = self._container(client)
+            if container is None:
+                self.log.line("the container is already gone")
+            else:
+                container.stop(timeout=settings.JOBS_STOP_TIMEOUT)
+                container.reload()
+                _set(self.deployment, exit_code=container.attrs["State"].get("ExitCode"))
+        _set(self.deployment, status=DeploymentStatus.STOPPED)
+
+
+class RestartRunner(_DeploymentRunner):
+    """docker restart, then the same readiness wait as a deploy."""
+
+    def run(self) -> None:
+        with self.step("restart"):
+            self._start_following()
+            with docker_on(self.node) as client:
+                container = self._container(client)
+                if container is None:
+                    raise StepFailed("the container is gone: deploy again instead")
+                container.restart(timeout=settings.JOBS_STOP_TIMEOUT)
+            _set(self.deployment, status=DeploymentStatus.STARTING, exit_code=None)
+        with self.step("ready"):
+            self.wait_ready()
+        self._stop_following()
+        _set(self.deployment, status=DeploymentStatus.RUNNING, ready_at=timezone.now())
+        self._queue_follow()
+
+    def on_failure(self) -> None:
+        self._stop_following()
+
+
+class RemoveRunner(_DeploymentRunner):
+    """docker rm -f; the deployment record stays, marked removed."""
+
+    def run(self) -> None:
+        with self.step("remove"):
+            if not self._remove_container():
+                self.log.line("the container was already gone")
+        _set(self.deployment, status=DeploymentStatus.REMOVED)

@@ -1,0 +1,76 @@
+"""Fixtures for the job engine: a simulated node, a booking, a recipe using the stand-in image."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import docker
+import pytest
+from django.utils import timezone
+
+from devsim.serving_image import IMAGE, ensure_serving_image
+from fleet.booking.services import book_cards
+from fleet.services import probing
+from jobs.services.recipes import create_recipe
+from tests.helpers import onboard
+
+
+@pytest.fixture(scope="session")
+def serving_image() -> str:
+    ensure_serving_image()
+    return IMAGE
+
+
+@pytest.fixture
+def fast_jobs(settings):
+    settings.JOBS_READY_TIMEOUT = 60
+    settings.JOBS_HEARTBEAT_SECONDS = 0.5
+    settings.JOBS_STOP_TIMEOUT = 2
+    settings.JOBS_HOST_PORTS = (31000 + (id(settings) % 500), 31999)
+    return settings
+
+
+@pytest.fixture
+def engine_node(devsim, admin_user, fast_jobs):
+    """node-a of the simulated fleet, onboarded and probed; publishes ports (bridge)."""
+    node = onboard(admin_user, devsim.node("node-a"), network_mode="bridge")
+    probing.probe_node(node.pk)
+    node.refresh_from_db()
+    yield node
+    client = docker.from_env()
+    for container in client.containers.list(all=True, filters={"label": "npufleet.managed=1"}):
+        if container.name.startswith("npufleet-deploy-"):
+            container.remove(force=True)
+
+
+@pytest.fixture
+def booking(engine_node, member_user, team):
+    now = timezone.now()
+    return book_cards(
+        member_user,
+        team=team,
+        node=engine_node,
+        start=now,
+        end=now + timedelta(hours=2),
+        purpose="serving test",
+        devices=[0, 1],
+    )
+
+
+@pytest.fixture
+def recipe(member_user, team, serving_image):
+    return create_recipe(
+        member_user,
+        team=team,
+        name="qwen2-7b-sim",
+        values={
+            "model": "qwen2-7b",
+            "image": serving_image,
+            "tensor_parallel_size": 2,
+            "max_model_len": 4096,
+            "max_num_batched_tokens": 4096,
+            "weights_path": "/tmp",
+            "served_model_name": "qwen2-7b",
+            "env": {"USE_PFA_HIGH_PRECISION_MODE": "1", "VLLM_SIM_STARTUP_SECONDS": "1"},
+        },
+    )
