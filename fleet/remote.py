@@ -7,6 +7,7 @@ unreachable, timeout, authentication failed, host key unknown/changed, or comman
 from __future__ import annotations
 
 import base64
+import codecs
 import enum
 import hashlib
 import io
@@ -16,7 +17,7 @@ import shlex
 import socket
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import paramiko
@@ -307,8 +308,12 @@ class SSHPool:
         timeout: float = 30.0,
         check: bool = True,
         stdin: bytes | None = None,
+        on_output: Callable[[str], None] | None = None,
     ) -> CommandResult:
-        """Run a command (an argv list, quoted here; or a script built from quoted parts)."""
+        """Run a command (an argv list, quoted here; or a script built from quoted parts).
+
+        `on_output`, when given, receives stdout and stderr text as it arrives (long builds).
+        """
         text = command if isinstance(command, str) else shlex.join(command)
         for attempt in (1, 2):
             client = self.client(target)
@@ -323,13 +328,14 @@ class SSHPool:
                 if attempt == 2:
                     raise _classify_connect(exc, target.endpoint, target.connect_timeout) from None
                 continue
-            return self._execute(target, channel, text, timeout, check, stdin)
+            return self._execute(target, channel, text, timeout, check, stdin, on_output)
         raise AssertionError("unreachable")
 
-    def _execute(self, target, channel, text, timeout, check, stdin) -> CommandResult:
+    def _execute(self, target, channel, text, timeout, check, stdin, on_output) -> CommandResult:
         started = time.monotonic()
         deadline = started + timeout
         out, err = bytearray(), bytearray()
+        tell = _Relay(on_output) if on_output is not None else None
         try:
             channel.exec_command(text)
             if stdin is not None:
@@ -337,9 +343,15 @@ class SSHPool:
             channel.shutdown_write()
             while True:
                 while channel.recv_ready():
-                    out += channel.recv(65536)
+                    data = channel.recv(65536)
+                    out += data
+                    if tell is not None:
+                        tell.out(data)
                 while channel.recv_stderr_ready():
-                    err += channel.recv_stderr(65536)
+                    data = channel.recv_stderr(65536)
+                    err += data
+                    if tell is not None:
+                        tell.err(data)
                 if (
                     channel.exit_status_ready()
                     and channel.eof_received
@@ -385,6 +397,25 @@ class SSHPool:
                 stderr=result.stderr,
             )
         return result
+
+
+class _Relay:
+    """Decodes stdout and stderr bytes incrementally (a character may span two reads)."""
+
+    def __init__(self, callback: Callable[[str], None]) -> None:
+        self.callback = callback
+        self._out = codecs.getincrementaldecoder("utf-8")("replace")
+        self._err = codecs.getincrementaldecoder("utf-8")("replace")
+
+    def out(self, data: bytes) -> None:
+        text = self._out.decode(data)
+        if text:
+            self.callback(text)
+
+    def err(self, data: bytes) -> None:
+        text = self._err.decode(data)
+        if text:
+            self.callback(text)
 
 
 def _short(text: str, limit: int = 120) -> str:

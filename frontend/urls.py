@@ -19,4 +19,5 @@ urlpatterns = [
     path("nodes/<int:pk>/probe/", views_fleet.node_probe, name="node-probe"),
     path("bookings/", include("frontend.urls_booking")),
     path("", include("frontend.urls_recipes")),
+    path("", include("frontend.urls_jobs")),
 ]

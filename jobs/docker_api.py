@@ -24,7 +24,15 @@ from fleet.models import Node
 from fleet.remote import ErrorKind, RemoteError, pool
 from fleet.services.nodes import target_for
 
-API_VERSION_FLOOR = "1.39"  # docker 18.09, what the manuals' EulerOS images ship
+API_VERSION_FLOOR = "1.39"
+# How a lost SSH channel shows through requests/urllib3 inside the SDK's own exceptions.
+_CONNECTION_SIGNS = (
+    "Connection aborted",
+    "RemoteDisconnected",
+    "Connection refused",
+    "Connection reset",
+    "SSH session not active",
+)  # docker 18.09, what the manuals' EulerOS images ship
 
 
 class _PinnedSSHAdapter(SSHHTTPAdapter):
@@ -64,7 +72,10 @@ def client_for(node: Node, timeout: float = 60.0) -> docker.DockerClient:
     try:
         client.api._version = client.api._retrieve_server_version()
     except Exception as exc:
-        raise classify(exc, node) from None
+        error = classify(exc, node)
+        if error.kind == ErrorKind.UNREACHABLE:
+            pool.close(target_for(node).key)  # reconnect next time instead of reusing it
+        raise error from None
     return client
 
 
@@ -96,7 +107,10 @@ def classify(exc: BaseException, node: Node | str) -> RemoteError:
     if isinstance(exc, requests.exceptions.ConnectionError | paramiko.SSHException | OSError):
         return RemoteError(ErrorKind.UNREACHABLE, f"docker on {name}: connection lost ({exc})")
     if isinstance(exc, DockerException):
-        return RemoteError(ErrorKind.COMMAND_FAILED, f"docker on {name}: {exc}")
+        text = str(exc)
+        if any(sign in text for sign in _CONNECTION_SIGNS):
+            return RemoteError(ErrorKind.UNREACHABLE, f"docker on {name}: connection lost ({text})")
+        return RemoteError(ErrorKind.COMMAND_FAILED, f"docker on {name}: {text}")
     return RemoteError(ErrorKind.COMMAND_FAILED, f"docker on {name}: {type(exc).__name__}: {exc}")
 
 

@@ -9,12 +9,20 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from rest_framework.test import APIClient
 
+from config.celery import app as celery_app
+
 pytest_plugins = ["devsim.pytest_plugin"]
 
 PASSWORD = "correct-horse-battery-staple"
 
-# Test runs sharing one Redis must not hear each other's websocket groups.
-settings.CHANNEL_LAYERS["default"]["CONFIG"]["prefix"] = f"npufleet-test-{os.getpid()}"
+# Test runs sharing one Redis must not hear each other's websocket groups or Celery queues.
+TEST_PREFIX = f"npufleet-test-{os.getpid()}"
+settings.CHANNEL_LAYERS["default"]["CONFIG"]["prefix"] = TEST_PREFIX
+os.environ["CELERY_KEY_PREFIX"] = f"{TEST_PREFIX}:"
+celery_app.conf.broker_transport_options = {
+    **(celery_app.conf.broker_transport_options or {}),
+    "global_keyprefix": f"{TEST_PREFIX}:",
+}
 
 
 @pytest.fixture

@@ -330,13 +330,18 @@ function hexnum(s,    n, i) {
 # Parses J into T[path] (object|array|string|number|true|false|null), V[path] (scalar text)
 # and LEN[path] (array length). Paths: "" for the document, then keys / 1-based indexes
 # joined with SUBSEP. Returns 0 and sets JERR/JERRPOS on malformed input.
-function json_parse(text) {
+function json_parse(text,    bad) {
     J = text
-    JN = length(J)
     P = 1
     JERR = ""
     JERRPOS = 1
-    CTRL = sprintf("[%c-%c]", 1, 31)
+    # control characters other than tab/LF/CR are invalid anywhere; \001 and \002 then
+    # stand for the escapes \\ and \" so that every remaining '"' delimits a string
+    bad = sprintf("[%c-%c%c%c%c-%c]", 1, 8, 11, 12, 14, 31)
+    if (match(J, bad)) { P = RSTART; return jfail("Invalid control character at") }
+    gsub(/\\\\/, "\001", J)
+    gsub(/\\"/, "\002", J)
+    JN = length(J)
     ws()
     if (P > JN) return jfail("Expecting value")
     if (!value("", 0)) return 0
@@ -419,35 +424,33 @@ function array(path, depth,    n, c) {
     }
 }
 
-# a string at P (on its opening quote) into STR; escapes decoded, \u as '?' beyond ASCII
-function jstring(    s, c, e, run, code) {
-    P++
-    s = ""
-    while (P <= JN) {
-        if (match(substr(J, P), /^[^"\\]+/)) {
-            run = substr(J, P, RLENGTH)
-            if (run ~ CTRL) return jfail("Invalid control character")
-            s = s run
-            P += RLENGTH
-            continue
+# a string at P (on its opening quote) into STR; escapes decoded, \u beyond ASCII as '?'
+function jstring(    end, s, n, parts, i, code, out) {
+    end = index(substr(J, P + 1), "\"")
+    if (!end) return jfail("Unterminated string starting at")
+    s = substr(J, P + 1, end - 1)
+    P += end + 1
+    if (s ~ /[\t\n\r]/) return jfail("Invalid control character at")
+    if (s ~ /\\([^\/bfnrtu]|$)/) return jfail("Invalid \\escape")
+    if (index(s, "\\u")) {
+        n = split(s, parts, /\\u/)
+        out = parts[1]
+        for (i = 2; i <= n; i++) {
+            if (parts[i] !~ /^[0-9a-fA-F][0-9a-fA-F][0-9a-fA-F][0-9a-fA-F]/) return jfail("Invalid \\uXXXX escape")
+            code = hexnum(substr(parts[i], 1, 4))
+            out = out (code >= 32 && code < 127 ? sprintf("%c", code) : "?") substr(parts[i], 5)
         }
-        c = substr(J, P, 1)
-        if (c == "\"") { P++; STR = s; return 1 }
-        e = substr(J, P + 1, 1)
-        if (e == "u") {
-            if (!match(substr(J, P + 2, 4), /^[0-9a-fA-F][0-9a-fA-F][0-9a-fA-F][0-9a-fA-F]$/)) return jfail("Invalid \\uXXXX escape")
-            code = hexnum(substr(J, P + 2, 4))
-            s = s (code >= 32 && code < 127 ? sprintf("%c", code) : "?")
-            P += 6
-            continue
-        }
-        if (e == "n") s = s "\n"
-        else if (e == "t") s = s "\t"
-        else if (e == "r") s = s "\r"
-        else if (e == "b" || e == "f") s = s " "
-        else if (e == "\"" || e == "\\" || e == "/") s = s e
-        else return jfail("Invalid \\escape")
-        P += 2
+        s = out
     }
-    return jfail("Unterminated string starting at")
+    if (index(s, "\\")) {
+        gsub(/\\n/, "\n", s)
+        gsub(/\\t/, "\t", s)
+        gsub(/\\r/, "\r", s)
+        gsub(/\\[bf]/, " ", s)
+        gsub(/\\\//, "/", s)
+    }
+    gsub(/\001/, "\\", s)
+    gsub(/\002/, "\"", s)
+    STR = s
+    return 1
 }

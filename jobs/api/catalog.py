@@ -179,6 +179,7 @@ class VllmVersionViewSet(
                 card_row_count=Count("card_rows", distinct=True),
                 support_row_count=Count("support_rows", distinct=True),
             )
+            .order_by("position", "version")
         )
 
     @extend_schema(request=VllmVersionCreateSerializer, responses={201: VllmVersionSerializer})

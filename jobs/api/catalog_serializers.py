@@ -71,6 +71,7 @@ class CardRequirementSerializer(CatalogRowSerializer):
             "note",
         )
         extra_kwargs = {"row": {"required": False}}
+        validators: list = []  # uniqueness of (version, row) is checked by the service
 
 
 class ModelSupportSerializer(CatalogRowSerializer):
@@ -95,6 +96,7 @@ class ModelSupportSerializer(CatalogRowSerializer):
             "note",
         )
         extra_kwargs = {"row": {"required": False}}
+        validators: list = []  # uniqueness of (version, row) is checked by the service
 
 
 class ModelAliasSerializer(CatalogRowSerializer):

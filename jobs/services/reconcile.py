@@ -67,6 +67,41 @@ def _sync_one(client, deployment: Deployment) -> int:
     return 1
 
 
+def remove_orphans(hours: int = 48) -> int:
+    """Remove containers left by deployments that failed while their node was unreachable."""
+    since = timezone.now() - timezone.timedelta(hours=hours)
+    busy = Job.objects.filter(status__in=(JobStatus.PENDING, JobStatus.RUNNING)).values(
+        "deployment_id"
+    )
+    failed = (
+        Deployment.objects.filter(status=DeploymentStatus.FAILED, updated_at__gte=since)
+        .exclude(pk__in=busy)
+        .exclude(container_id="")
+        .select_related("node")
+    )
+    removed = 0
+    for deployment in failed:
+        try:
+            with docker_on(deployment.node, timeout=30) as client:
+                for container in client.containers.list(
+                    all=True, filters={"name": deployment.container_name}
+                ):
+                    if container.name == deployment.container_name:
+                        container.remove(force=True)
+                        removed += 1
+                        log.info("removed %s left by a failed deployment", container.name)
+            # Checked: nothing of it is left on the node.
+            Deployment.objects.filter(pk=deployment.pk).update(container_id="")
+        except RemoteError as exc:
+            log.warning(
+                "cannot clean %s on %s yet: %s",
+                deployment.container_name,
+                deployment.node.name,
+                exc,
+            )
+    return removed
+
+
 def resume_followers() -> int:
     """Start a log follower for each running deployment that has none (after a restart)."""
     from jobs.tasks import follow_deployment

@@ -13,7 +13,7 @@ from jobs.models import Job, LogChunk
 from jobs.services import deployments
 from jobs.tasks import run_job
 
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.devsim]
+pytestmark = [pytest.mark.django_db(transaction=True, serialized_rollback=True), pytest.mark.devsim]
 
 
 def log_text(job: Job) -> str:
@@ -103,13 +103,13 @@ def test_failing_server_fails_the_job_with_exit_code_and_frees_the_cards(
 ):
     from jobs.services.recipes import edit_recipe
 
-    recipe = edit_recipe(
+    version = edit_recipe(
         member_user,
         recipe,
         values={"env": {"USE_PFA_HIGH_PRECISION_MODE": "1", "VLLM_SIM_FAIL_STARTUP": "1"}},
     )
     deployment = deployments.deploy(
-        actor=member_user, recipe_version=recipe.current_version, booking=booking
+        actor=member_user, recipe_version=version, booking=booking
     )
     job = deployment.jobs.get()
     assert run_job(job.pk) == JobStatus.FAILED
@@ -132,13 +132,13 @@ def test_cancel_stops_the_remote_work(booking, recipe, member_user):
     from jobs.services.jobs import cancel_job
     from jobs.services.recipes import edit_recipe
 
-    recipe = edit_recipe(
+    version = edit_recipe(
         member_user,
         recipe,
         values={"env": {"USE_PFA_HIGH_PRECISION_MODE": "1", "VLLM_SIM_STARTUP_SECONDS": "60"}},
     )
     deployment = deployments.deploy(
-        actor=member_user, recipe_version=recipe.current_version, booking=booking
+        actor=member_user, recipe_version=version, booking=booking
     )
     job = deployment.jobs.get()
     import threading

@@ -1,0 +1,20 @@
+"""Job, deploy and deployment page URLs (names differ from the API's job-*/deployment-*)."""
+
+from django.urls import path
+
+from frontend import views_jobs
+
+urlpatterns = [
+    path("jobs/", views_jobs.job_list, name="jobs"),
+    path("jobs/<int:pk>/", views_jobs.job_detail, name="job-page"),
+    path("jobs/<int:pk>/cancel/", views_jobs.job_cancel, name="job-page-cancel"),
+    path("jobs/<int:pk>/retry/", views_jobs.job_retry, name="job-page-retry"),
+    path("deploy/", views_jobs.deploy, name="deploy"),
+    path("deploy/preview/", views_jobs.deploy_preview, name="deploy-preview"),
+    path("deployments/", views_jobs.deployment_list, name="deployments"),
+    path(
+        "deployments/<int:pk>/<slug:action>/",
+        views_jobs.deployment_action,
+        name="deployment-page-action",
+    ),
+]

@@ -1,0 +1,263 @@
+"""Job and deployment pages: lists, a job with its live log, the deploy form with its preview."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.db.models import Prefetch
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from fleet.errors import DomainError, Invalid, NotAllowed
+from fleet.models import Booking, Team
+from frontend.forms_jobs import DeployForm
+from jobs.choices import (
+    BOOKING_LABEL,
+    FINISHED_JOB_STATUSES,
+    DeploymentStatus,
+    JobKind,
+    JobStatus,
+    RecipeKind,
+)
+from jobs.models import Deployment, Job, RecipeVersion
+from jobs.planning import ERROR, Message
+from jobs.runners.deploy import LATENCY_KEYS
+from jobs.services import deployments as deployment_services
+from jobs.services import jobs as job_services
+from jobs.services.placement import placement_for
+from jobs.services.recipes import review
+from jobs.services.rendering import render_version
+
+PAGE_SIZE = 50
+RETRYABLE = (JobStatus.FAILED, JobStatus.CANCELLED)
+# Statuses of a deployment whose container is not serving: show why it ended.
+ENDED = (DeploymentStatus.EXITED, DeploymentStatus.FAILED, DeploymentStatus.STOPPED)
+
+
+def _team_ids(user: Any) -> set[int]:
+    """Teams the user acts for (every team for a site admin)."""
+    return set(Team.objects.of_user(user).values_list("pk", flat=True))
+
+
+def _domain_error(request: HttpRequest, exc: DomainError) -> None:
+    """A refused action: permission errors become 403, the rest a message on the next page."""
+    if isinstance(exc, NotAllowed):
+        raise PermissionDenied(exc.message) from None
+    messages.error(request, exc.message)
+
+
+# Jobs ----------------------------------------------------------------------------------------
+
+
+@login_required
+def job_list(request: HttpRequest) -> HttpResponse:
+    """Jobs the user may see, newest first; filter by status and kind."""
+    rows = Job.objects.visible_to(request.user).select_related("requested_by", "team")
+    status = request.GET.get("status", "")
+    kind = request.GET.get("kind", "")
+    if status in JobStatus.values:
+        rows = rows.filter(status=status)
+    if kind in JobKind.values:
+        rows = rows.filter(kind=kind)
+    page = Paginator(rows.order_by("-created_at", "-pk"), PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
+    query = "&".join(f"{k}={v}" for k, v in (("status", status), ("kind", kind)) if v)
+    context = {
+        "page": page,
+        "statuses": JobStatus.choices,
+        "kinds": JobKind.choices,
+        "status": status,
+        "kind": kind,
+        "query": query,
+    }
+    return render(request, "jobs/list.html", context)
+
+
+@login_required
+def job_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    """One job: status, steps with progress, error, actions and its log viewer."""
+    job = get_object_or_404(
+        Job.objects.visible_to(request.user).select_related(
+            "requested_by", "team", "node", "deployment", "recipe_version__recipe", "retry_of"
+        ),
+        pk=pk,
+    )
+    context = {
+        "job": job,
+        "may_act": job_services.may_act(request.user, job),
+        "retryable": [str(s) for s in RETRYABLE],
+        "finished": [str(s) for s in FINISHED_JOB_STATUSES],
+    }
+    return render(request, "jobs/detail.html", context)
+
+
+def _job_action(request: HttpRequest, pk: int, action: Callable[..., Job]) -> HttpResponse:
+    job = get_object_or_404(Job.objects.visible_to(request.user), pk=pk)
+    try:
+        result = action(job, actor=request.user)
+    except DomainError as exc:
+        _domain_error(request, exc)
+        return redirect("job-page", job.pk)
+    return redirect("job-page", result.pk)
+
+
+@login_required
+@require_POST
+def job_cancel(request: HttpRequest, pk: int) -> HttpResponse:
+    """Cancel a pending or running job."""
+    return _job_action(request, pk, job_services.cancel_job)
+
+
+@login_required
+@require_POST
+def job_retry(request: HttpRequest, pk: int) -> HttpResponse:
+    """Retry a failed or cancelled job; lands on the new job."""
+    return _job_action(request, pk, job_services.retry_job)
+
+
+# Deploy form ---------------------------------------------------------------------------------
+
+
+def _preview(version: RecipeVersion, booking: Booking, cards: list[int]) -> dict[str, Any]:
+    """What deploy would check and run for these choices: findings, then the commands."""
+    node = booking.node
+    tp = version.tensor_parallel_size or 1
+    chosen = tuple(cards or booking.devices[:tp])
+    out: dict[str, Any] = {"node": node, "chosen": chosen, "booking": booking}
+    try:
+        placement = placement_for(node, chosen)
+    except Invalid as exc:
+        out["findings"] = [Message(ERROR, exc.field or "cards", exc.message, "pick booked cards")]
+        return out
+    findings = review(RecipeKind.INFERENCE, version.content(), placement)
+    out.update(findings=findings, placement=placement)
+    try:
+        out["rendered"] = render_version(
+            version,
+            placement,
+            kind="deploy",
+            pk="new",
+            labels={BOOKING_LABEL: str(booking.pk)},
+            network=node.network_mode,
+        )
+    except DomainError as exc:
+        if exc.field not in {m.field for m in findings if m.level == ERROR}:
+            problem = Message(ERROR, exc.field or "recipe", exc.message, "correct the recipe")
+            out["findings"] = [problem, *findings]
+    return out
+
+
+def _form_preview(form: DeployForm) -> dict[str, Any]:
+    """The preview of whatever the form holds so far (nothing until both choices are made)."""
+    versions = form.fields["recipe_version"].queryset
+    ref = form["recipe_version"].value()
+    if ref is not None and str(ref).isdigit():
+        version = versions.filter(pk=int(ref)).first()
+    else:
+        version = None if form.is_bound else versions.first()
+    if version is None or form.picked is None:
+        return {"incomplete": True}
+    return _preview(version, form.picked, form.picked_cards())
+
+
+@login_required
+def deploy(request: HttpRequest) -> HttpResponse:
+    """Pick a recipe version and an active booking, see the checks and commands, launch."""
+    initial = {k: request.GET[k] for k in ("recipe_version", "booking") if k in request.GET}
+    form = DeployForm(request.POST or None, user=request.user, initial=initial)
+    status = 200
+    if request.method == "POST":
+        status = 400
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                deployment = deployment_services.deploy(
+                    actor=request.user,
+                    recipe_version=data["recipe_version"],
+                    booking=data["booking"],
+                    cards=data["cards"] or None,
+                )
+            except NotAllowed as exc:
+                raise PermissionDenied(exc.message) from None
+            except DomainError as exc:
+                form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+            else:
+                job = deployment.jobs.order_by("-pk").first()
+                messages.success(request, f"Deployment {deployment.pk} queued.")
+                return redirect("job-page", job.pk) if job else redirect("deployments")
+    context = {"form": form, "cards_for": form.picked.pk if form.picked else "", **_form_preview(form)}
+    return render(request, "jobs/deploy.html", context, status=status)
+
+
+@login_required
+@require_POST
+def deploy_preview(request: HttpRequest) -> HttpResponse:
+    """HTMX: checks and commands for the current choices; new card boxes if the booking changed."""
+    form = DeployForm(request.POST, user=request.user)
+    picked = str(form.picked.pk) if form.picked else ""
+    context = {
+        "form": form,
+        "cards_for": picked,
+        "swap_cards": request.POST.get("cards_for", "") != picked,
+        **_form_preview(form),
+    }
+    return render(request, "jobs/_deploy_preview.html", context)
+
+
+# Deployments ---------------------------------------------------------------------------------
+
+
+@login_required
+def deployment_list(request: HttpRequest) -> HttpResponse:
+    """Deployments of the user's teams: status, endpoint, latencies, and what ended them."""
+    rows = (
+        Deployment.objects.visible_to(request.user)
+        .select_related("recipe_version__recipe", "node", "team", "log_job")
+        .prefetch_related(Prefetch("jobs", Job.objects.order_by("-pk"), to_attr="recent_jobs"))
+        .order_by("-created_at", "-pk")
+    )
+    status = request.GET.get("status", "")
+    if status in DeploymentStatus.values:
+        rows = rows.filter(status=status)
+    page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
+    context = {
+        "page": page,
+        "statuses": DeploymentStatus.choices,
+        "status": status,
+        "my_teams": _team_ids(request.user),
+        "latency_keys": LATENCY_KEYS,
+        "ended": [str(s) for s in ENDED],
+        "removed": DeploymentStatus.REMOVED,
+    }
+    return render(request, "jobs/deployments.html", context)
+
+
+OPERATIONS: dict[str, Callable[..., Job]] = {
+    "stop": deployment_services.stop,
+    "restart": deployment_services.restart,
+    "remove": deployment_services.remove,
+}
+
+
+@login_required
+@require_POST
+def deployment_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
+    """Stop, restart or remove a deployment (members of its team); lands on the new job."""
+    operation = OPERATIONS.get(action)
+    if operation is None:
+        raise Http404(f"no action {action!r}")
+    deployment = get_object_or_404(Deployment.objects.visible_to(request.user), pk=pk)
+    try:
+        job = operation(deployment, actor=request.user)
+    except DomainError as exc:
+        _domain_error(request, exc)
+        return redirect("deployments")
+    messages.success(request, f"{action.capitalize()} of deployment {deployment.pk} queued.")
+    return redirect("job-page", job.pk)
