@@ -19,7 +19,10 @@ class FleetConsumer(AsyncJsonWebsocketConsumer):
         await self.accept()
 
     async def disconnect(self, code: int) -> None:
-        await self.channel_layer.group_discard(FLEET_GROUP, self.channel_name)
+        try:
+            await self.channel_layer.group_discard(FLEET_GROUP, self.channel_name)
+        except Exception:  # the layer is down; its group entry expires by itself
+            return
 
     async def node_update(self, event: dict) -> None:
         await self.send_json({"type": "node", "node": event["node"]})

@@ -312,7 +312,8 @@ class SSHPool:
     ) -> CommandResult:
         """Run a command (an argv list, quoted here; or a script built from quoted parts).
 
-        `on_output`, when given, receives stdout and stderr text as it arrives (long builds).
+        `on_output`, when given, receives stdout and stderr text as it arrives, and "" about
+        once a second while the command is quiet; whatever it raises stops the command.
         """
         text = command if isinstance(command, str) else shlex.join(command)
         for attempt in (1, 2):
@@ -372,7 +373,9 @@ class SSHPool:
                     channel.status_event.wait(min(remaining, 1.0))
                 else:
                     # The channel's fileno becomes readable on data or EOF.
-                    select.select([channel], [], [], min(remaining, 1.0))
+                    ready, _, _ = select.select([channel], [], [], min(remaining, 1.0))
+                    if not ready and tell is not None:
+                        tell.callback("")
             code = channel.recv_exit_status()
         except (paramiko.SSHException, OSError, EOFError) as exc:
             self.close(target.key)

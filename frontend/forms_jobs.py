@@ -83,6 +83,18 @@ class DeployForm(forms.Form):
             return bookings.filter(pk=int(ref)).first()
         return None if self.is_bound else bookings.first()
 
+    def clean(self) -> dict[str, Any]:
+        """Ticked cards must have been offered for the booking now chosen."""
+        data = super().clean()
+        booking = data.get("booking")
+        if data.get("cards") and booking and self.data.get("cards_for") != str(booking.pk):
+            self.add_error(
+                "cards",
+                f"These cards were offered for another booking; tick cards "
+                f"of booking #{booking.pk} again.",
+            )
+        return data
+
     def picked_cards(self) -> list[int]:
         """Ticked cards that belong to the chosen booking (stale ticks are dropped)."""
         if self.picked is None:

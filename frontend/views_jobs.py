@@ -20,6 +20,7 @@ from frontend.forms_jobs import DeployForm
 from jobs.choices import (
     BOOKING_LABEL,
     FINISHED_JOB_STATUSES,
+    LIVE_DEPLOYMENT_STATUSES,
     DeploymentStatus,
     JobKind,
     JobStatus,
@@ -192,7 +193,11 @@ def deploy(request: HttpRequest) -> HttpResponse:
                 job = deployment.jobs.order_by("-pk").first()
                 messages.success(request, f"Deployment {deployment.pk} queued.")
                 return redirect("job-page", job.pk) if job else redirect("deployments")
-    context = {"form": form, "cards_for": form.picked.pk if form.picked else "", **_form_preview(form)}
+    context = {
+        "form": form,
+        "cards_for": form.picked.pk if form.picked else "",
+        **_form_preview(form),
+    }
     return render(request, "jobs/deploy.html", context, status=status)
 
 
@@ -200,12 +205,15 @@ def deploy(request: HttpRequest) -> HttpResponse:
 @require_POST
 def deploy_preview(request: HttpRequest) -> HttpResponse:
     """HTMX: checks and commands for the current choices; new card boxes if the booking changed."""
-    form = DeployForm(request.POST, user=request.user)
-    picked = str(form.picked.pk) if form.picked else ""
+    data = request.POST.copy()
+    swap = data.get("cards_for", "") != data.get("booking", "")
+    if swap:
+        data.setlist("cards", [])  # ticks of the previous booking mean nothing on this one
+    form = DeployForm(data, user=request.user)
     context = {
         "form": form,
-        "cards_for": picked,
-        "swap_cards": request.POST.get("cards_for", "") != picked,
+        "cards_for": form.picked.pk if form.picked else "",
+        "swap_cards": swap,
         **_form_preview(form),
     }
     return render(request, "jobs/_deploy_preview.html", context)
@@ -227,16 +235,25 @@ def deployment_list(request: HttpRequest) -> HttpResponse:
     if status in DeploymentStatus.values:
         rows = rows.filter(status=status)
     page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
+    mine = _team_ids(request.user)
+    for row in page.object_list:
+        row.latency_rows = [(k, row.latencies[k]) for k in LATENCY_KEYS if k in row.latencies]
+        row.actions = _actions(row) if row.team_id in mine else []
     context = {
         "page": page,
         "statuses": DeploymentStatus.choices,
         "status": status,
-        "my_teams": _team_ids(request.user),
-        "latency_keys": LATENCY_KEYS,
         "ended": [str(s) for s in ENDED],
-        "removed": DeploymentStatus.REMOVED,
     }
     return render(request, "jobs/deployments.html", context)
+
+
+def _actions(deployment: Deployment) -> list[str]:
+    """Buttons that make sense in the deployment's state (the services check again)."""
+    if deployment.status == DeploymentStatus.REMOVED:
+        return []
+    live = deployment.status in LIVE_DEPLOYMENT_STATUSES
+    return [*(["stop"] if live else []), "restart", "remove"]
 
 
 OPERATIONS: dict[str, Callable[..., Job]] = {

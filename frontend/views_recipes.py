@@ -18,7 +18,7 @@ from fleet.errors import DomainError, Invalid, NotAllowed
 from fleet.models import Node, Team
 from frontend.forms_recipes import RecipeForm, initial_from
 from jobs.choices import RecipeKind
-from jobs.models import Recipe
+from jobs.models import INFERENCE_FIELDS, TRAINING_FIELDS, Recipe
 from jobs.planning import ERROR, Message
 from jobs.services import recipes
 from jobs.services.placement import GENERIC_LABEL, Placement, parse_cards, placement_for
@@ -117,7 +117,9 @@ def recipe_detail(request: HttpRequest, pk: int) -> HttpResponse:
     version = next((v for v in versions if str(v.number) == wanted), recipe.current_version)
     assert version is not None
     content = version.content()
-    count = (content["cards_per_node"] or 8) if recipe.kind == RecipeKind.TRAINING else None
+    training = recipe.kind == RecipeKind.TRAINING
+    fields = TRAINING_FIELDS if training else INFERENCE_FIELDS
+    count = (content["cards_per_node"] or 8) if training else None
     placement, problem = _placement(
         request, request.GET, count or content["tensor_parallel_size"] or 1
     )
@@ -128,7 +130,7 @@ def recipe_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "recipe": recipe,
         "version": version,
         "versions": versions,
-        "content": content,
+        "content": {k: content[k] for k in fields},
         "can_edit": _can_edit(request.user, recipe),
         **preview,
         **_picker(request, request.GET),

@@ -13,7 +13,7 @@ from django.utils import timezone
 from fleet.allocation import AllocationError, allocate, check_count
 from fleet.booking.cards import card_state
 from fleet.booking.errors import BookingInvalid
-from fleet.models import BookedCard, Card, Node, Team
+from fleet.models import BookedCard, Card, Membership, Node
 
 
 @dataclass(frozen=True)
@@ -78,8 +78,7 @@ def find_available(
     nodes: Sequence[Node] | None = None,
     now: datetime | None = None,
 ) -> Availability:
-    """For each node the user can see (or the given ones): the earliest window of `hours` hours
-    with `count` free cards starting at or after `earliest`."""
+    """Per visible node (or the given ones): the first `hours`-long window with `count` cards."""
     now = now or timezone.now()
     if count < 1:
         raise BookingInvalid("Ask for at least one card.", field="count")
@@ -140,12 +139,10 @@ class CardLine:
 
 
 def node_timeline(user, node: Node, start: datetime, end: datetime) -> list[CardLine]:
-    """Each card of the node with the bookings that hold it in [start, end).
-
-    Members see which team holds a card (the 409 on a clash names it too) and the details of
-    their own teams' bookings; people in no team see only busy and free.
-    """
-    mine = set(Team.objects.of_user(user).values_list("pk", flat=True))
+    """Each card of the node with the bookings that hold it in [start, end), as `user` may see."""
+    # Members see which team holds a card (a 409 on a clash names it too) and the details of
+    # their own teams' bookings; people in no team see only busy and free.
+    mine = set(Membership.objects.filter(user=user).values_list("team_id", flat=True))
     sees_teams = user.is_superuser or bool(mine)
     rows = (
         BookedCard.objects.holding()

@@ -8,6 +8,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from fleet.booking.errors import BookingInvalid, BookingNotAllowed
+from fleet.booking.notify import when
 from fleet.models import Booking, Membership, Team
 
 # A start this far in the past still counts as "now" (forms are filled in before they are sent).
@@ -52,7 +53,9 @@ def check_window(start: datetime, end: datetime, now: datetime) -> None:
             "The window is empty (end equals start): set a later end.", field="end"
         )
     if end < start:
-        raise BookingInvalid(f"The end ({end}) is before the start ({start}).", field="end")
+        raise BookingInvalid(
+            f"The end ({when(end)}) is before the start ({when(start)}): swap them.", field="end"
+        )
     if end <= now:
         raise BookingInvalid(
             "The window is already over: pick a window in the future.", field="end"

@@ -31,7 +31,7 @@ from fleet.booking.errors import (
     NoCapacity,
     QuotaExceeded,
 )
-from fleet.booking.notify import notify_team, window
+from fleet.booking.notify import notify_team, when, window
 from fleet.booking.quotas import QuotaBreach, check_quota
 from fleet.booking.rules import check_can_act, check_member, check_window
 from fleet.models import BookedCard, Booking, Card, Node, Team
@@ -312,7 +312,8 @@ def change_booking(
     if breaches:
         booking.override_reason = override_reason
     booking.save()
-    action = AuditAction.EXTEND if set(changes) == {"end"} else AuditAction.CHANGE
+    lengthened = set(changes) == {"end"} and changes["end"][1] > changes["end"][0]
+    action = AuditAction.EXTEND if lengthened else AuditAction.CHANGE
     audit.record(
         action,
         user,
@@ -331,7 +332,7 @@ def extend_booking(
     """Move a live booking's end later, when its cards are free until then."""
     if end <= booking.end:
         raise BookingInvalid(
-            f"The new end must be later than the current end ({booking.end}).", field="end"
+            f"The new end must be later than the current end ({when(booking.end)}).", field="end"
         )
     return change_booking(user, booking, end=end, override_reason=override_reason, now=now)
 

@@ -303,6 +303,12 @@ class CatalogLine:
     card: CardRow | None
     support: QuantRow | None
 
+    @property
+    def cite(self) -> str:
+        """Where the line comes from: the card-table row, else the supported-model row."""
+        row = self.card or self.support
+        return row.source.cite(row.vllm_version) if row else ""
+
 
 def catalog_lines(
     source: DbCatalog,

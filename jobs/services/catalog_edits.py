@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import importlib
 from typing import Any
 
+from django.apps import apps as django_apps
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.utils import timezone
@@ -145,3 +147,13 @@ def add_vllm_version(
                 copies.append(row)
             model.objects.bulk_create(copies)
     return new
+
+
+@transaction.atomic
+def ensure_seed_catalog() -> bool:
+    """Load the manuals' catalog when its tables are empty (a fresh or flushed database)."""
+    if VllmVersion.objects.exists():
+        return False
+    migration = importlib.import_module("jobs.migrations.0002_seed_catalog")
+    migration.load(django_apps, None)
+    return True

@@ -210,3 +210,11 @@ def test_team_admins_read_their_own_teams_audit_only(world, member_user, member_
     rows = member_api.get("/api/v1/audit/").json()["results"]
     assert rows
     assert {r["team_name"] for r in rows} == {"Vision"}
+
+
+def test_site_admins_see_every_booking_but_only_their_own_teams_as_mine(world, admin_api):
+    lines = admin_api.get(f"/api/v1/timeline/{world['node'].pk}/").json()["cards"]
+    segments = [s for line in lines for s in line["segments"]]
+    assert {s["team"] for s in segments} == {"Vision", "Speech"}
+    assert all(s["booking"] is not None for s in segments)
+    assert not any(s["mine"] for s in segments)

@@ -255,3 +255,11 @@ def test_purpose_is_required(member_user, team, node, now):
 def test_start_a_moment_ago_counts_as_now(member_user, team, node):
     booking = book(member_user, team, node, timezone.now() - timedelta(minutes=2))
     assert booking.status == BookingStatus.ACTIVE
+
+
+def test_shortening_is_recorded_as_a_change_not_an_extension(member_user, team, node, now):
+    mine = book(member_user, team, node, now, length=4)
+    change_booking(member_user, mine, end=now + hours(2))
+    entry = AuditEntry.objects.get(booking=mine, action=AuditAction.CHANGE)
+    assert entry.changes["end"] == [(now + hours(4)).isoformat(), (now + hours(2)).isoformat()]
+    assert not AuditEntry.objects.filter(booking=mine, action=AuditAction.EXTEND).exists()

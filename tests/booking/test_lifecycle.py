@@ -330,3 +330,18 @@ def test_the_job_engine_can_register_its_own_hooks(member_user, team, node, star
         assert stopper.calls == [("node-a", ["npufleet-job-8"])]
     finally:
         hooks.register()
+
+
+def test_the_periodic_task_runs_a_tick_and_is_scheduled(member_user, team, node):
+    from django_celery_beat.models import PeriodicTask
+
+    from fleet.booking.tasks import run_booking_lifecycle
+    from fleet.schedules import ensure_schedules
+
+    booking_start = timezone.now() - timedelta(minutes=40)
+    book(member_user, team, node, booking_start)
+    counts = run_booking_lifecycle.apply().get()
+    assert counts["released"] == 1
+    ensure_schedules()
+    task = PeriodicTask.objects.get(task="fleet.booking.tasks.run_booking_lifecycle")
+    assert task.enabled and task.interval.every == 60

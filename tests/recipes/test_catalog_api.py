@@ -62,7 +62,10 @@ def test_catalog_models_join_the_two_tables_and_filter(outsider_api):
 
 def test_versions_show_their_row_counts_and_fallbacks(outsider_api):
     body = outsider_api.get("/api/v1/catalog/versions/").json()
-    got = {v["version"]: (v["card_rows"], v["support_rows"], v["card_table_fallback"]) for v in body["results"]}
+    got = {
+        v["version"]: (v["card_rows"], v["support_rows"], v["card_table_fallback"])
+        for v in body["results"]
+    }
     assert got == {"0.6.0": (50, 51, None), "0.5.0": (38, 0, None), "0.6.3": (0, 69, "0.6.0")}
 
 

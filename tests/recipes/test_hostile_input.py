@@ -49,9 +49,7 @@ def test_hostile_text_renders_as_single_quoted_arguments(member_api, team, node6
 def test_hostile_text_is_escaped_on_the_recipe_page(client, member_user, team, text):
     client.force_login(member_user)
     body = hostile_body(team, text)
-    response = client.post(
-        "/api/v1/recipes/", body, content_type="application/json"
-    )
+    response = client.post("/api/v1/recipes/", body, content_type="application/json")
     assert response.status_code == 201
     page = client.get(f"/recipes/{response.json()['id']}/").content.decode()
     recipe = Recipe.objects.get()

@@ -82,7 +82,9 @@ def test_the_editor_starts_from_the_manuals_defaults(member, team, other_team):
 def test_creating_through_the_page_saves_version_1(member, team):
     response = member.post(reverse("recipe-create"), {**FORM, "team": team.pk})
     recipe = Recipe.objects.get(name="qwen-page")
-    assert response.status_code == 302 and response.url == reverse("recipe-detail", args=[recipe.pk])
+    assert response.status_code == 302 and response.url == reverse(
+        "recipe-detail", args=[recipe.pk]
+    )
     version = recipe.current_version
     assert version.env == {"USE_PFA_HIGH_PRECISION_MODE": "1"}
     assert version.mounts == [{"host_path": "/data", "container_path": "/data", "read_only": True}]
@@ -146,7 +148,8 @@ def test_archiving_from_the_page(member, recipe):
     assert response.status_code == 302
     recipe.refresh_from_db()
     assert recipe.archived
-    assert recipe.name not in member.get(reverse("recipe-list")).content.decode()
+    listed = member.get(reverse("recipe-list")).content.decode()
+    assert reverse("recipe-detail", args=[recipe.pk]) not in listed
 
 
 # ------------------------------------------------------------------ catalog pages
@@ -159,7 +162,11 @@ def test_the_catalog_browser_filters_models(member):
     assert "llama-7b" in small and "<code>llama2-70b</code>" not in small
     quant = member.get(reverse("catalog"), {"quantization": "W8A8"}).content.decode()
     assert "<code>qwen2-7b</code>" not in quant and "<code>llama2-13b</code>" in quant
-    for tab, text in (("ascendspeed", "baichuan2-13b"), ("llamafactory", "ZeRO"), ("images", "pytorch_2_1_ascend")):
+    for tab, text in (
+        ("ascendspeed", "baichuan2-13b"),
+        ("llamafactory", "ZeRO"),
+        ("images", "pytorch_2_1_ascend"),
+    ):
         assert text in member.get(reverse("catalog"), {"tab": tab}).content.decode()
     assert "Edit catalog" not in page
 
@@ -187,14 +194,20 @@ def test_admins_add_a_version_and_edit_and_delete_rows_in_the_page(admin):
     assert refused.status_code == 400
     added = admin.post(
         reverse("catalog-row-new", args=["support"]) + "?version=0.7.0",
-        {"model": "qwen3-8b", "fp16_bf16": "on", "weight_urls": "https://huggingface.co/Qwen/Qwen3-8B"},
+        {
+            "model": "qwen3-8b",
+            "fp16_bf16": "on",
+            "weight_urls": "https://huggingface.co/Qwen/Qwen3-8B",
+        },
     )
     assert added.status_code == 302
     support = new.support_rows.get(model="qwen3-8b")
     assert support.row == 52 and support.weight_urls == ["https://huggingface.co/Qwen/Qwen3-8B"]
     editor = admin.get(reverse("catalog-edit"), {"version": "0.7.0"}).content.decode()
     assert "copied from seed 000 table 1 (vLLM 0.6.0) row 1 by alice-admin" in editor
-    assert admin.post(reverse("catalog-row-delete", args=["support", support.pk])).status_code == 302
+    assert (
+        admin.post(reverse("catalog-row-delete", args=["support", support.pk])).status_code == 302
+    )
     assert not new.support_rows.filter(model="qwen3-8b").exists()
 
 

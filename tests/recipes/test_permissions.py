@@ -47,12 +47,17 @@ def test_everyone_signed_in_reads_every_recipe_and_its_actions(clients, recipe, 
         f"/api/v1/recipe-versions/{recipe.current_version_id}/",
     ):
         assert statuses(clients, lambda c, u=url: c.get(u)) == dict.fromkeys(PERSONAS, 200), url
-    draft = statuses(clients, lambda c: c.post("/api/v1/recipes/validate/", inference(), format="json"))
+    draft = statuses(
+        clients, lambda c: c.post("/api/v1/recipes/validate/", inference(), format="json")
+    )
     assert draft == dict.fromkeys(PERSONAS, 200)
 
 
 def test_can_edit_tells_each_persona_the_truth(clients, recipe):
-    seen = {who: clients[who].get(f"/api/v1/recipes/{recipe.pk}/").json()["can_edit"] for who in PERSONAS}
+    seen = {
+        who: clients[who].get(f"/api/v1/recipes/{recipe.pk}/").json()["can_edit"]
+        for who in PERSONAS
+    }
     assert seen == {"admin": True, "member": True, "outsider": False}
 
 
@@ -93,7 +98,11 @@ def test_put_is_not_offered(clients, recipe):
 
 def test_anonymous_callers_get_nothing(recipe):
     anonymous = APIClient()
-    for url in ("/api/v1/recipes/", f"/api/v1/recipes/{recipe.pk}/render/", "/api/v1/catalog/models/"):
+    for url in (
+        "/api/v1/recipes/",
+        f"/api/v1/recipes/{recipe.pk}/render/",
+        "/api/v1/catalog/models/",
+    ):
         assert anonymous.get(url).status_code in (401, 403), url
     assert anonymous.post("/api/v1/recipes/", inference(), format="json").status_code in (401, 403)
 
@@ -106,11 +115,17 @@ def test_everyone_signed_in_reads_every_catalog_table(clients, table):
     url = f"/api/v1/catalog/{table}/"
     assert statuses(clients, lambda c: c.get(url)) == dict.fromkeys(PERSONAS, 200)
     first = clients["outsider"].get(url).json()["results"][0]
-    assert statuses(clients, lambda c: c.get(f"{url}{first['id']}/")) == dict.fromkeys(PERSONAS, 200)
+    assert statuses(clients, lambda c: c.get(f"{url}{first['id']}/")) == dict.fromkeys(
+        PERSONAS, 200
+    )
 
 
 def test_versions_and_models_are_readable_by_everyone(clients):
-    for url in ("/api/v1/catalog/versions/", "/api/v1/catalog/versions/0.6.0/", "/api/v1/catalog/models/"):
+    for url in (
+        "/api/v1/catalog/versions/",
+        "/api/v1/catalog/versions/0.6.0/",
+        "/api/v1/catalog/models/",
+    ):
         assert statuses(clients, lambda c, u=url: c.get(u)) == dict.fromkeys(PERSONAS, 200), url
 
 

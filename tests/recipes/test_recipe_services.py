@@ -169,7 +169,9 @@ def test_create_demo_recipes_is_idempotent(admin_user, team):
     qwen = first[0].current_version
     assert qwen.env == {"USE_PFA_HIGH_PRECISION_MODE": "1"} and qwen.image == IMAGE
     for r in first:
-        errors = [m for m in recipes.review(r.kind, r.current_version.content()) if m.level == "error"]
+        errors = [
+            m for m in recipes.review(r.kind, r.current_version.content()) if m.level == "error"
+        ]
         assert errors == [], r.name
 
 

@@ -102,7 +102,10 @@ BAD = [
     ({"weights_path": "/data/a b"}, "weights_path"),
     ({"weights_path": "/data/../etc"}, "weights_path"),
     ({"weights_path": "relative/path"}, "weights_path"),
-    ({"quantization_param_path": "kv;scales.json", "kv_cache_dtype": "int8"}, "quantization_param_path"),
+    (
+        {"quantization_param_path": "kv;scales.json", "kv_cache_dtype": "int8"},
+        "quantization_param_path",
+    ),
     ({"mounts": [{"host_path": "/data`id`", "container_path": "/data"}]}, "mounts"),
     ({"mounts": [{"host_path": "/data", "container_path": "/home/ma-user/work"}]}, "mounts"),
     ({"env": {"1BAD": "x"}}, "env"),
@@ -167,9 +170,7 @@ def test_validate_reports_node_specific_errors_that_do_not_block_saving(
     assert on64 == {"errors": [], "warnings": [], "node": "gy1-b3", "cards": [0]}
 
 
-def test_validate_checks_the_cards_against_tensor_parallel_size_and_use(
-    member_api, recipe, node64
-):
+def test_validate_checks_the_cards_against_tensor_parallel_size_and_use(member_api, recipe, node64):
     one = member_api.get(f"{URL}{recipe.pk}/validate/", {"node": node64.pk, "cards": "3"}).json()
     assert "differs from the 1 cards booked" in one["errors"][0]["message"]
     Card.objects.filter(node=node64, device__in=[2, 3, 4, 5, 6, 7]).update(cordoned=True)
@@ -183,14 +184,44 @@ def test_validate_checks_the_cards_against_tensor_parallel_size_and_use(
 @pytest.mark.parametrize(
     ("values", "node", "level", "field", "text"),
     [
-        ({"model": "qwen1.5-110b", "tensor_parallel_size": 8}, "32", "errors", "model", "not supported on 32 GB"),
-        ({"max_model_len": 32768, "max_num_batched_tokens": 32768}, "32", "warnings", "max_model_len", "above the 16K"),
-        ({"model": "qwen2-7b", "tensor_parallel_size": 1}, "64", "warnings", "env", "USE_PFA_HIGH_PRECISION_MODE=1"),
+        (
+            {"model": "qwen1.5-110b", "tensor_parallel_size": 8},
+            "32",
+            "errors",
+            "model",
+            "not supported on 32 GB",
+        ),
+        (
+            {"max_model_len": 32768, "max_num_batched_tokens": 32768},
+            "32",
+            "warnings",
+            "max_model_len",
+            "above the 16K",
+        ),
+        (
+            {"model": "qwen2-7b", "tensor_parallel_size": 1},
+            "64",
+            "warnings",
+            "env",
+            "USE_PFA_HIGH_PRECISION_MODE=1",
+        ),
         ({"gpu_memory_utilization": 0.95}, "64", "warnings", "gpu_memory_utilization", "above 0.9"),
-        ({"vllm_version": "0.6.3"}, "64", "warnings", "vllm_version", "no card table for vLLM 0.6.3"),
+        (
+            {"vllm_version": "0.6.3"},
+            "64",
+            "warnings",
+            "vllm_version",
+            "no card table for vLLM 0.6.3",
+        ),
         ({"block_size": 16}, "64", "warnings", "block_size", "recommend 128"),
         ({"kv_cache_dtype": "int8"}, "64", "warnings", "quantization_param_path", "scales file"),
-        ({"extra_args": ["--max-model-len=8192"]}, "64", "warnings", "extra_args", "--max-model-len"),
+        (
+            {"extra_args": ["--max-model-len=8192"]},
+            "64",
+            "warnings",
+            "extra_args",
+            "--max-model-len",
+        ),
     ],
 )
 def test_validate_explains_each_catalog_rule(
@@ -251,7 +282,9 @@ def test_render_gives_argv_and_shell_for_the_nodes_cards(member_api, recipe, nod
     assert body["container_name"] == f"npufleet-recipe-{recipe.pk}"
     assert body["labels"]["npufleet.managed"] == "1" and body["version"] == 1
     run, launch = body["docker_run"], body["launch"]
-    assert shlex.split(run["shell"]) == run["argv"] and shlex.split(launch["shell"]) == launch["argv"]
+    assert (
+        shlex.split(run["shell"]) == run["argv"] and shlex.split(launch["shell"]) == launch["argv"]
+    )
     assert "--device=/dev/davinci4" in run["argv"] and "--device=/dev/davinci0" not in run["argv"]
     assert run["argv"][-len(launch["argv"]) :] == launch["argv"]
     assert "--tensor-parallel-size=2" in launch["argv"] and body["errors"] == []
@@ -270,7 +303,9 @@ def test_render_gives_argv_and_shell_for_the_nodes_cards(member_api, recipe, nod
     )
 
 
-def test_render_without_a_node_uses_the_generic_node_and_first_cards(member_api, recipe, member_user):
+def test_render_without_a_node_uses_the_generic_node_and_first_cards(
+    member_api, recipe, member_user
+):
     recipes.edit_recipe(member_user, recipe, {"port": 9000})
     body = member_api.get(f"{URL}{recipe.pk}/render/", {"version": "1"}).json()
     assert body["node"] == "generic 8 x 64 GB node" and body["cards"] == [0, 1]
@@ -297,7 +332,9 @@ def test_render_a_training_recipe_gives_a_docker_run_with_large_shm(member_api, 
 # ------------------------------------------------------------------ query counts
 
 
-def test_recipe_list_query_count_does_not_grow(member_api, member_user, team, django_assert_max_num_queries):
+def test_recipe_list_query_count_does_not_grow(
+    member_api, member_user, team, django_assert_max_num_queries
+):
     make(member_user, team, "a")
     with django_assert_max_num_queries(6) as few:
         member_api.get(URL)

@@ -1,0 +1,200 @@
+// Job page: the log viewer (REST backfill, then the websocket tail) and the live status.
+//
+// Every chunk has a number (seq). `lastSeq` is the last one written to the terminal:
+// - a chunk with seq <= lastSeq is dropped (no duplicates, whichever path brought it);
+// - a chunk with seq > lastSeq + 1 first fetches the missing ones over REST (no gaps);
+// - all writes go through one promise chain, so they happen in seq order.
+// The view follows the end only if it was at the bottom before a write (no scroll yank).
+(() => {
+  "use strict";
+
+  const root = document.getElementById("job-log");
+  if (!root || !window.Terminal) return;
+
+  const PAGE = 500;
+  const CLOSE_NOT_ALLOWED = [4401, 4403];
+  const jump = root.querySelector(".jump");
+  const live = document.getElementById("log-live");
+
+  const term = new window.Terminal({
+    disableStdin: true,
+    cursorBlink: false,
+    scrollback: 100000,
+    fontSize: 13,
+    fontFamily: 'ui-monospace, "DejaVu Sans Mono", monospace',
+    theme: { background: "#111722", foreground: "#e6e6e6" },
+  });
+  const fit = new window.FitAddon.FitAddon();
+  term.loadAddon(fit);
+  term.open(root.querySelector(".term"));
+  fit.fit();
+  window.addEventListener("resize", () => fit.fit());
+
+  let lastSeq = 0;
+  let chain = Promise.resolve();
+  let socket = null;
+  let delay = 1000;
+
+  const atBottom = () => term.buffer.active.viewportY >= term.buffer.active.baseY;
+  const updateJump = () => {
+    jump.hidden = atBottom();
+  };
+  term.onScroll(updateJump);
+  root.querySelector(".xterm-viewport")?.addEventListener("scroll", updateJump);
+  jump.addEventListener("click", () => {
+    term.scrollToBottom();
+    updateJump();
+  });
+
+  function setLive(state, text) {
+    if (!live) return;
+    live.dataset.state = state;
+    live.textContent = text;
+  }
+
+  // Writes the chunk if it is new; returns whether it was written.
+  function write(chunk) {
+    if (chunk.seq <= lastSeq) return false;
+    const follow = atBottom();
+    lastSeq = chunk.seq;
+    root.dataset.lastSeq = String(lastSeq);
+    term.write(chunk.text.replace(/\r?\n/g, "\r\n"), () => {
+      if (follow) term.scrollToBottom();
+      updateJump();
+    });
+    return true;
+  }
+
+  // Writes the chunks after lastSeq from the REST API, page by page, up to `until`.
+  async function backfill(until = Infinity) {
+    for (;;) {
+      const limit = Math.min(PAGE, until - lastSeq);
+      if (limit <= 0) return;
+      const url = `${root.dataset.logUrl}?after_seq=${lastSeq}&limit=${limit}`;
+      const response = await fetch(url, { credentials: "same-origin" });
+      if (!response.ok) throw new Error(`GET ${url} answered ${response.status}`);
+      const page = await response.json();
+      page.chunks.forEach(write);
+      if (!page.more || page.chunks.length === 0) return;
+    }
+  }
+
+  // Queues work after every earlier write; a failure drops the socket so the resume refetches.
+  function queue(work) {
+    chain = chain.then(work).catch((error) => {
+      console.warn("job log:", error);
+      if (socket) socket.close();
+    });
+    return chain;
+  }
+
+  function onChunk(chunk) {
+    queue(async () => {
+      if (chunk.seq <= lastSeq) return;
+      if (chunk.seq > lastSeq + 1) await backfill(chunk.seq - 1);
+      write(chunk);
+    });
+  }
+
+  function stepItem(step) {
+    const item = document.createElement("li");
+    item.className = "step";
+    item.dataset.step = step.name;
+    item.dataset.status = step.status;
+    const label = document.createElement("span");
+    label.className = "step-label";
+    label.textContent = step.label || step.name;
+    const status = document.createElement("span");
+    status.className = "step-status";
+    status.textContent = step.status;
+    item.append(label, status);
+    if (step.detail) {
+      const detail = document.createElement("div");
+      detail.className = "step-detail";
+      detail.textContent = step.detail;
+      item.append(detail);
+    }
+    return item;
+  }
+
+  function renderStatus(msg) {
+    const badge = document.getElementById("job-status");
+    if (badge && msg.status) {
+      badge.className = `badge ${msg.status}`;
+      badge.dataset.status = msg.status;
+      badge.textContent = msg.status.charAt(0).toUpperCase() + msg.status.slice(1);
+    }
+    const bar = document.getElementById("job-progress");
+    if (bar && typeof msg.progress === "number") {
+      bar.setAttribute("aria-valuenow", String(msg.progress));
+      bar.firstElementChild.style.width = `${msg.progress}%`;
+      document.getElementById("job-progress-text").textContent = `${msg.progress}%`;
+    }
+    const steps = document.getElementById("job-steps");
+    if (steps && Array.isArray(msg.steps) && msg.steps.length) {
+      steps.replaceChildren(...msg.steps.map(stepItem));
+    }
+    const error = document.getElementById("job-error");
+    if (error) {
+      error.textContent = msg.error || "";
+      error.hidden = !msg.error;
+    }
+    for (const el of document.querySelectorAll("[data-if-status]")) {
+      el.hidden = !el.dataset.ifStatus.split(" ").includes(msg.status);
+    }
+    for (const el of document.querySelectorAll("[data-unless-status]")) {
+      el.hidden = el.dataset.unlessStatus.split(" ").includes(msg.status);
+    }
+  }
+
+  // Tails the websocket from lastSeq; after a drop, reconnects with backoff from the new lastSeq.
+  function connect() {
+    const scheme = location.protocol === "https:" ? "wss" : "ws";
+    const ws = new WebSocket(`${scheme}://${location.host}${root.dataset.wsPath}?after_seq=${lastSeq}`);
+    socket = ws;
+    ws.onopen = () => {
+      delay = 1000;
+      setLive("open", "live");
+    };
+    ws.onmessage = (event) => {
+      const msg = JSON.parse(event.data);
+      if (msg.type === "log") onChunk(msg);
+      else if (msg.type === "status") renderStatus(msg);
+    };
+    ws.onclose = (event) => {
+      if (socket === ws) socket = null;
+      if (CLOSE_NOT_ALLOWED.includes(event.code)) {
+        setLive("closed", "not allowed");
+        return;
+      }
+      setLive("retry", `reconnecting in ${Math.round(delay / 1000)} s…`);
+      setTimeout(() => chain.then(connect), delay);
+      delay = Math.min(delay * 2, 30000);
+    };
+  }
+
+  // Rendered text, one entry per logical line (wrapped rows joined), for tests and debugging.
+  function lines() {
+    const buffer = term.buffer.active;
+    const out = [];
+    for (let i = 0; i < buffer.length; i++) {
+      const row = buffer.getLine(i);
+      const text = row.translateToString(true);
+      if (row.isWrapped && out.length) out[out.length - 1] += text;
+      else out.push(text);
+    }
+    while (out.length && out[out.length - 1] === "") out.pop();
+    return out;
+  }
+
+  window.jobLog = {
+    get lastSeq() {
+      return lastSeq;
+    },
+    lines,
+    term,
+    dropSocket: () => socket && socket.close(),
+  };
+
+  queue(() => backfill()).then(connect);
+})();
