@@ -24,7 +24,7 @@ from jobs.streams import LogWriter
 log = logging.getLogger(__name__)
 ALIVE_KEY = "npufleet:follower:{pk}"
 ALIVE_SECONDS = 15
-FLUSH_TICK = 0.1
+FLUSH_TICK = 0.05
 
 
 def _split_timestamp(line: str) -> tuple[str, str]:

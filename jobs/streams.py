@@ -15,7 +15,7 @@ from jobs.models import Job, LogChunk
 
 log = logging.getLogger(__name__)
 
-FLUSH_SECONDS = 0.1
+FLUSH_SECONDS = 0.05
 FLUSH_BYTES = 64 * 1024
 
 
