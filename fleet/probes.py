@@ -257,7 +257,8 @@ def _cards(info: NpuSmiInfo, device_map: dict[str, int]) -> list[CardReading]:
 def holders_script(pids: list[int]) -> str:
     """Second round trip: which container each process and each davinci device belongs to."""
     fmt = '{{.Id}}\t{{.Name}}\t{{.State.Pid}}\t{{index .Config.Labels "npufleet.managed"}}\t'
-    fmt += "{{range .HostConfig.Devices}}{{.PathOnHost}} {{end}}"
+    fmt += "{{range .HostConfig.Devices}}{{.PathOnHost}} {{end}}\t"
+    fmt += '{{index .Config.Labels "npufleet.booking"}}'
     lines = [
         f"echo '{MARK}containers'",
         "ids=$(docker ps -q 2>/dev/null); "
@@ -280,6 +281,7 @@ class Container:
     pid: int
     managed: bool
     devices: tuple[str, ...]
+    booking: str = ""
 
 
 def parse_holders(output: str) -> tuple[list[Container], dict[int, str]]:
@@ -297,6 +299,7 @@ def parse_holders(output: str) -> tuple[list[Container], dict[int, str]]:
                 pid=_int(cols[2]) or 0,
                 managed=cols[3].strip().lower() in ("1", "true", "yes"),
                 devices=tuple(cols[4].split()),
+                booking=cols[5].strip() if len(cols) > 5 else "",
             )
         )
     owners: dict[int, str] = {}
@@ -323,12 +326,19 @@ def attribute(
             proc["container"] = container.name if container else ""
             proc["container_id"] = container.id[:12] if container else ""
             proc["managed"] = bool(container and container.managed)
+            if container and container.booking:
+                proc["booking"] = container.booking
     holders: dict[int, list[dict[str, Any]]] = {}
     prefix = device_dir.rstrip("/") + "/davinci"
     for container in containers:
         for path in container.devices:
             if path.startswith(prefix) and path[len(prefix) :].isdigit():
-                holders.setdefault(int(path[len(prefix) :]), []).append(
-                    {"id": container.id[:12], "name": container.name, "managed": container.managed}
-                )
+                entry = {
+                    "id": container.id[:12],
+                    "name": container.name,
+                    "managed": container.managed,
+                }
+                if container.booking:
+                    entry["booking"] = container.booking
+                holders.setdefault(int(path[len(prefix) :]), []).append(entry)
     return holders

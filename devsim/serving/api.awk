@@ -4,6 +4,7 @@
 # on /dev/stderr. Configuration comes from the VLLM_SIM_* variables the launcher exports.
 
 BEGIN {
+    SENTENCE = "The simulated Ascend NPU server answers with plausible text so that deployments , probes and benchmarks can be tested without hardware ."
     NAMES_TEXT = ENVIRON["VLLM_SIM_SERVED_NAMES"]
     NNAMES = split(NAMES_TEXT, NAMES, "\n")
     if (NNAMES == 0) { NNAMES = 1; NAMES[1] = "model" }
@@ -21,9 +22,11 @@ BEGIN {
     sub(/.*:/, "", port)
     srand(NOW * 7919 + port * 31 + hexnum(substr(uuid(), 1, 6)))
 
+    # the whole body as one record (\001 never occurs in valid JSON)
+    RS = "\001"
     body = ""
     n = 0
-    while ((getline line) > 0) body = body (n++ ? "\n" : "") line
+    while ((getline line) > 0) body = body (n++ ? RS : "") line
 
     path = target
     sub(/\?.*/, "", path)
@@ -135,11 +138,11 @@ function generate(chat, b,    ok, model, np, i, k, ptok, maxtok, ctok, finish, t
     log_engine("Added request " id ".")
 
     if (stream) {
-        out = ""
-        for (i = 1; i <= np; i++) out = out stream_events(chat, id, model, i - 1, ctok, finish)
-        out = out "data: [DONE]\n\n"
+        respond(200, "OK", "text/event-stream; charset=utf-8", "")
+        for (i = 1; i <= np; i++) stream_events(chat, id, model, i - 1, ctok, finish)
+        printf "data: [DONE]\n\n"
         log_engine("Finished request " id ".")
-        return respond(200, "OK", "text/event-stream; charset=utf-8", out)
+        return 1
     }
 
     choices = ""
@@ -173,18 +176,17 @@ function generate(chat, b,    ok, model, np, i, k, ptok, maxtok, ctok, finish, t
     return respond(200, "OK", "application/json", out)
 }
 
-function stream_events(chat, id, model, idx, ctok, finish,    out, head, i, w, fr) {
-    head = "{\"id\":\"" id "\",\"object\":\"" (chat ? "chat.completion.chunk" : "text_completion") \
+# one server-sent event per token, printed as it is made
+function stream_events(chat, id, model, idx, ctok, finish,    head, i, w, fr) {
+    head = "data: {\"id\":\"" id "\",\"object\":\"" (chat ? "chat.completion.chunk" : "text_completion") \
         "\",\"created\":" NOW ",\"model\":" q(model) ",\"choices\":[{\"index\":" idx ","
-    out = ""
-    if (chat) out = "data: " head "\"delta\":{\"role\":\"assistant\"},\"logprobs\":null,\"finish_reason\":null}]}\n\n"
+    if (chat) printf "%s\"delta\":{\"role\":\"assistant\",\"content\":\"\"},\"logprobs\":null,\"finish_reason\":null}]}\n\n", head
     for (i = 1; i <= ctok; i++) {
         w = word(i)
         fr = i == ctok ? "\"" finish "\"" : "null"
-        if (chat) out = out "data: " head "\"delta\":{\"content\":" q(w) "},\"logprobs\":null,\"finish_reason\":" fr "}]}\n\n"
-        else out = out "data: " head "\"text\":" q(w) ",\"logprobs\":null,\"finish_reason\":" fr ",\"stop_reason\":null}]}\n\n"
+        if (chat) printf "%s\"delta\":{\"content\":%s},\"logprobs\":null,\"finish_reason\":%s}]}\n\n", head, q(w), fr
+        else printf "%s\"text\":%s,\"logprobs\":null,\"finish_reason\":%s,\"stop_reason\":null}]}\n\n", head, q(w), fr
     }
-    return out
 }
 
 function content_tokens(k,    i, n) {
@@ -201,16 +203,28 @@ function tokens(s,    n) {
     return n < 1 ? 1 : n
 }
 
+# the i-th token of the canned answer (a word, with its leading space after the first)
 function word(i,    w) {
-    if (!NWORDS) NWORDS = split("The simulated Ascend NPU server answers with plausible text so that deployments , probes and benchmarks can be tested without hardware .", WORDS, " ")
+    if (!NWORDS) NWORDS = split(SENTENCE, WORDS, " ")
     w = WORDS[(i - 1) % NWORDS + 1]
     return (i == 1 ? "" : " ") w
 }
 
-function words(n,    s, i) {
+# n tokens of the canned answer, built by doubling (linear in n)
+function words(n,    cycle, rep, k, s, i) {
+    if (!NWORDS) NWORDS = split(SENTENCE, WORDS, " ")
+    cycle = ""
+    for (i = 1; i <= NWORDS; i++) cycle = cycle " " WORDS[i]
+    k = int(n / NWORDS)
     s = ""
-    for (i = 1; i <= n; i++) s = s word(i)
-    return s
+    rep = cycle
+    while (k > 0) {
+        if (k % 2) s = s rep
+        rep = rep rep
+        k = int(k / 2)
+    }
+    for (i = 1; i <= n % NWORDS; i++) s = s " " WORDS[i]
+    return substr(s, 2)
 }
 
 # ------------------------------------------------------------------------------ responses
@@ -330,7 +344,7 @@ function hexnum(s,    n, i) {
 # Parses J into T[path] (object|array|string|number|true|false|null), V[path] (scalar text)
 # and LEN[path] (array length). Paths: "" for the document, then keys / 1-based indexes
 # joined with SUBSEP. Returns 0 and sets JERR/JERRPOS on malformed input.
-function json_parse(text,    bad) {
+function json_parse(text,    bad, i) {
     J = text
     P = 1
     JERR = ""
@@ -342,6 +356,14 @@ function json_parse(text,    bad) {
     gsub(/\\\\/, "\001", J)
     gsub(/\\"/, "\002", J)
     JN = length(J)
+    # every '"' left delimits a string: QPOS[k] is the position of the k-th, QTEXT[k] the
+    # text after it, so a string opening at quote k holds QTEXT[k] and ends at QPOS[k + 1]
+    NQ = split(J, QTEXT, "\"")
+    QPOS[1] = length(QTEXT[1]) + 1
+    for (i = 2; i < NQ; i++) QPOS[i] = QPOS[i - 1] + length(QTEXT[i]) + 1
+    for (i = 1; i < NQ; i++) QTEXT[i] = QTEXT[i + 1]
+    NQ--
+    QI = 1
     ws()
     if (P > JN) return jfail("Expecting value")
     if (!value("", 0)) return 0
@@ -425,14 +447,19 @@ function array(path, depth,    n, c) {
 }
 
 # a string at P (on its opening quote) into STR; escapes decoded, \u beyond ASCII as '?'
-function jstring(    end, s, n, parts, i, code, out) {
-    end = index(substr(J, P + 1), "\"")
-    if (!end) return jfail("Unterminated string starting at")
-    s = substr(J, P + 1, end - 1)
-    P += end + 1
+function jstring(    s, n, parts, i, code, out) {
+    while (QI <= NQ && QPOS[QI] < P) QI++
+    if (QI >= NQ || QPOS[QI] != P) return jfail("Unterminated string starting at")
+    s = QTEXT[QI]
+    P = QPOS[QI + 1] + 1
+    QI += 2
     if (s ~ /[\t\n\r]/) return jfail("Invalid control character at")
     if (s ~ /\\([^\/bfnrtu]|$)/) return jfail("Invalid \\escape")
-    if (index(s, "\\u")) {
+    if (index(s, "\\u") && length(s) > 256) {
+        # long text (a prompt): only its length matters, each escape stands for one char
+        if (gsub(/\\u[0-9a-fA-F][0-9a-fA-F][0-9a-fA-F][0-9a-fA-F]/, "?", s) >= 0 && index(s, "\\u"))
+            return jfail("Invalid \\uXXXX escape")
+    } else if (index(s, "\\u")) {
         n = split(s, parts, /\\u/)
         out = parts[1]
         for (i = 2; i <= n; i++) {
