@@ -1,4 +1,4 @@
-"""Command line: python -m devsim up|down|status|ssh|demo|fault|image."""
+"""Command line: python -m devsim up|down|status|ssh|demo|fault|image|serving-image."""
 
 from __future__ import annotations
 
@@ -43,6 +43,10 @@ def _parser() -> argparse.ArgumentParser:
     ssh.add_argument("node")
     sub.add_parser("demo", help="bring up the demo fleet (node-a, node-b, node-c)")
     sub.add_parser("image", help="build the local busybox test image (idempotent)")
+    serving = sub.add_parser(
+        "serving-image", help="build the stand-in vLLM serving image npufleet/vllm-sim:local"
+    )
+    serving.add_argument("--force", action="store_true", help="rebuild even when up to date")
 
     fault = sub.add_parser("fault", help="flip a fault switch on a node")
     fault.add_argument("node")
@@ -133,6 +137,11 @@ def run(args: argparse.Namespace) -> int:
         from devsim.image import IMAGE, ensure_image
 
         print(f"{IMAGE} {ensure_image()}")
+    elif cmd == "serving-image":
+        from devsim.serving_image import IMAGE as SERVING_IMAGE
+        from devsim.serving_image import ensure_serving_image
+
+        print(f"{SERVING_IMAGE} {ensure_serving_image(force=args.force)}")
     elif cmd == "fault":
         _fault(fleet, args)
     return 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import hashlib
 import io
@@ -129,8 +130,7 @@ def ensure_serving_image(
         )
         new_id = client.images.get(name).id
         if old_id is not None and old_id != new_id:
-            try:  # the old build, now untagged; kept while a container still uses it
+            # the old build, now untagged; the engine keeps it while a container uses it
+            with contextlib.suppress(docker.errors.APIError):
                 client.images.remove(old_id)
-            except docker.errors.APIError:
-                pass
         return new_id

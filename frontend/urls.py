@@ -20,4 +20,5 @@ urlpatterns = [
     path("bookings/", include("frontend.urls_booking")),
     path("", include("frontend.urls_recipes")),
     path("", include("frontend.urls_jobs")),
+    path("", include("frontend.urls_images")),
 ]

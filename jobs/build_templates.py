@@ -22,7 +22,7 @@ FROM ${BASE_IMAGE}
 USER root
 WORKDIR /home/ma-user
 COPY AscendCloud-*.zip ./
-# Step 4, verbatim up to build_image.sh: unzip the bundle, then the operator and LLM packages.
+# Step 4's unzip chain as printed: the bundle, then the operator and LLM packages in it.
 RUN unzip AscendCloud-*.zip -d ./AscendCloud \\
  && unzip ./AscendCloud/AscendCloud-OPP-*.zip -d ./AscendCloud/AscendCloud-OPP \\
  && unzip ./AscendCloud/AscendCloud-LLM-*.zip -d ./AscendCloud/AscendCloud-LLM \\

@@ -80,7 +80,7 @@ function generate(chat, b,    ok, model, np, i, k, ptok, maxtok, ctok, finish, t
                              choices, usage, lat, stream, out, lim, queue, mpre, pre, dec, req) {
     ok = json_parse(b)
     if (!ok) return error_openai(400, "Bad Request", "BadRequestError", \
-        "[{'type': 'json_invalid', 'loc': ('body', " (JERRPOS - 1) "), 'msg': 'JSON decode error', 'input': {}, 'ctx': {'error': '" JERR "'}}]")
+        "[{'type': 'json_invalid', 'loc': ('body', " JERRPOS "), 'msg': 'JSON decode error', 'input': {}, 'ctx': {'error': '" JERR "'}}]")
     if (T[""] != "object") return error_openai(400, "Bad Request", "BadRequestError", \
         "[{'type': 'model_attributes_type', 'loc': ('body',), 'msg': 'Input should be a valid dictionary or object to extract fields from'}]")
     if (T[key("model")] != "string") return missing("model", T[key("model")])
@@ -341,118 +341,60 @@ function hexnum(s,    n, i) {
 
 # ---------------------------------------------------------------------------- JSON reader
 
-# Parses J into T[path] (object|array|string|number|true|false|null), V[path] (scalar text)
-# and LEN[path] (array length). Paths: "" for the document, then keys / 1-based indexes
-# joined with SUBSEP. Returns 0 and sets JERR/JERRPOS on malformed input.
-function json_parse(text,    bad, i) {
-    J = text
-    P = 1
+# Parses a document into T[path] (object|array|string|number|true|false|null), V[path] (the
+# scalar's text) and LEN[path] (array length); paths are "" for the document, then keys and
+# 1-based indexes joined with SUBSEP. Returns 0 and sets JERR/JERRPOS on malformed input.
+# busybox awk's substr() costs O(length) per call, so the text is never walked character by
+# character: it is split into strings (between quotes) and words (between punctuation).
+function json_parse(text,    bad, nparts, parts, i, offset) {
     JERR = ""
-    JERRPOS = 1
+    JERRPOS = 0
+    NT = 0
     # control characters other than tab/LF/CR are invalid anywhere; \001 and \002 then
     # stand for the escapes \\ and \" so that every remaining '"' delimits a string
     bad = sprintf("[%c-%c%c%c%c-%c]", 1, 8, 11, 12, 14, 31)
-    if (match(J, bad)) { P = RSTART; return jfail("Invalid control character at") }
-    gsub(/\\\\/, "\001", J)
-    gsub(/\\"/, "\002", J)
-    JN = length(J)
-    # every '"' left delimits a string: QPOS[k] is the position of the k-th, QTEXT[k] the
-    # text after it, so a string opening at quote k holds QTEXT[k] and ends at QPOS[k + 1]
-    NQ = split(J, QTEXT, "\"")
-    QPOS[1] = length(QTEXT[1]) + 1
-    for (i = 2; i < NQ; i++) QPOS[i] = QPOS[i - 1] + length(QTEXT[i]) + 1
-    for (i = 1; i < NQ; i++) QTEXT[i] = QTEXT[i + 1]
-    NQ--
-    QI = 1
-    ws()
-    if (P > JN) return jfail("Expecting value")
+    if (match(text, bad)) { JERRPOS = RSTART - 1; return jfail("Invalid control character at") }
+    gsub(/\\\\/, "\001", text)
+    gsub(/\\"/, "\002", text)
+    nparts = split(text, parts, "\"")
+    offset = 0
+    for (i = 1; i <= nparts; i++) {
+        JERRPOS = offset
+        if (i % 2 == 0) {
+            if (i == nparts) return jfail("Unterminated string starting at")
+            if (!jdecode(parts[i])) return 0
+            TT[++NT] = "s"
+            TV[NT] = STR
+            TP[NT] = offset
+        } else if (!lex(parts[i], offset)) return 0
+        offset += length(parts[i]) + 1
+    }
+    JERRPOS = offset - 1
+    TI = 1
+    if (NT == 0) return jfail("Expecting value")
     if (!value("", 0)) return 0
-    ws()
-    if (P <= JN) return jfail("Extra data")
+    if (TI <= NT) return jerr("Extra data")
     return 1
 }
 
-function key(name) { return SUBSEP name }
-
-function jfail(msg) {
-    if (JERR == "") { JERR = msg; JERRPOS = P }
-    return 0
-}
-
-function ws() {
-    while (P <= JN && index(" \t\r\n", substr(J, P, 1))) P++
-}
-
-function value(path, depth,    c) {
-    if (depth > 64) return jfail("Too deeply nested")
-    ws()
-    c = substr(J, P, 1)
-    if (c == "{") return object(path, depth)
-    if (c == "[") return array(path, depth)
-    if (c == "\"") {
-        if (!jstring()) return 0
-        T[path] = "string"
-        V[path] = STR
-        return 1
+# punctuation, literals and numbers of the text between two strings into tokens
+function lex(seg, offset,    n, w, i) {
+    gsub(/[][{}:,]/, " & ", seg)
+    n = split(seg, w, /[ \t\r\n]+/)
+    for (i = 1; i <= n; i++) {
+        if (w[i] == "") continue
+        TP[NT + 1] = offset
+        if (w[i] ~ /^[][{}:,]$/ || w[i] == "true" || w[i] == "false" || w[i] == "null") TT[++NT] = w[i]
+        else if (w[i] ~ /^-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][-+]?[0-9]+)?$/) {
+            TT[++NT] = "n"
+            TV[NT] = w[i]
+        } else return jfail("Expecting value")
     }
-    if (substr(J, P, 4) == "true") { P += 4; T[path] = "true"; return 1 }
-    if (substr(J, P, 5) == "false") { P += 5; T[path] = "false"; return 1 }
-    if (substr(J, P, 4) == "null") { P += 4; T[path] = "null"; return 1 }
-    if (match(substr(J, P, 64), /^-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][-+]?[0-9]+)?/)) {
-        T[path] = "number"
-        V[path] = substr(J, P, RLENGTH)
-        P += RLENGTH
-        return 1
-    }
-    return jfail("Expecting value")
+    return 1
 }
 
-function object(path, depth,    k, c) {
-    T[path] = "object"
-    P++
-    ws()
-    if (substr(J, P, 1) == "}") { P++; return 1 }
-    while (1) {
-        ws()
-        if (substr(J, P, 1) != "\"") return jfail("Expecting property name enclosed in double quotes")
-        if (!jstring()) return 0
-        k = STR
-        ws()
-        if (substr(J, P, 1) != ":") return jfail("Expecting ':' delimiter")
-        P++
-        if (!value(path SUBSEP k, depth + 1)) return 0
-        ws()
-        c = substr(J, P, 1)
-        P++
-        if (c == "}") return 1
-        if (c != ",") { P--; return jfail("Expecting ',' delimiter") }
-    }
-}
-
-function array(path, depth,    n, c) {
-    T[path] = "array"
-    P++
-    n = 0
-    ws()
-    if (substr(J, P, 1) == "]") { P++; LEN[path] = 0; return 1 }
-    while (1) {
-        n++
-        if (!value(path SUBSEP n, depth + 1)) return 0
-        ws()
-        c = substr(J, P, 1)
-        P++
-        if (c == "]") { LEN[path] = n; return 1 }
-        if (c != ",") { P--; return jfail("Expecting ',' delimiter") }
-    }
-}
-
-# a string at P (on its opening quote) into STR; escapes decoded, \u beyond ASCII as '?'
-function jstring(    s, n, parts, i, code, out) {
-    while (QI <= NQ && QPOS[QI] < P) QI++
-    if (QI >= NQ || QPOS[QI] != P) return jfail("Unterminated string starting at")
-    s = QTEXT[QI]
-    P = QPOS[QI + 1] + 1
-    QI += 2
+# the text of one string into STR: escapes decoded, \u beyond ASCII as '?'
+function jdecode(s,    n, parts, i, code, out) {
     if (s ~ /[\t\n\r]/) return jfail("Invalid control character at")
     if (s ~ /\\([^\/bfnrtu]|$)/) return jfail("Invalid \\escape")
     if (index(s, "\\u") && length(s) > 256) {
@@ -480,4 +422,59 @@ function jstring(    s, n, parts, i, code, out) {
     gsub(/\002/, "\"", s)
     STR = s
     return 1
+}
+
+function key(name) { return SUBSEP name }
+
+function jfail(msg) {
+    if (JERR == "") JERR = msg
+    return 0
+}
+
+function jerr(msg) { # an error at the current token
+    JERRPOS = TI <= NT ? TP[TI] : JERRPOS
+    return jfail(msg)
+}
+
+function value(path, depth,    t) {
+    if (depth > 64) return jerr("Too deeply nested")
+    if (TI > NT) return jerr("Expecting value")
+    t = TT[TI]
+    if (t == "{") return object(path, depth)
+    if (t == "[") return array(path, depth)
+    if (t == "s" || t == "n") {
+        T[path] = t == "s" ? "string" : "number"
+        V[path] = TV[TI++]
+        return 1
+    }
+    if (t == "true" || t == "false" || t == "null") {
+        T[path] = t
+        TI++
+        return 1
+    }
+    return jerr("Expecting value")
+}
+
+function object(path, depth,    k) {
+    T[path] = "object"
+    if (TT[++TI] == "}") { TI++; return 1 }
+    while (1) {
+        if (TT[TI] != "s") return jerr("Expecting property name enclosed in double quotes")
+        k = TV[TI++]
+        if (TT[TI++] != ":") { TI--; return jerr("Expecting ':' delimiter") }
+        if (!value(path SUBSEP k, depth + 1)) return 0
+        if (TT[TI] == "}") { TI++; return 1 }
+        if (TT[TI++] != ",") { TI--; return jerr("Expecting ',' delimiter") }
+    }
+}
+
+function array(path, depth,    n) {
+    T[path] = "array"
+    n = 0
+    if (TT[++TI] == "]") { TI++; LEN[path] = 0; return 1 }
+    while (1) {
+        if (!value(path SUBSEP (++n), depth + 1)) return 0
+        if (TT[TI] == "]") { TI++; LEN[path] = n; return 1 }
+        if (TT[TI++] != ",") { TI--; return jerr("Expecting ',' delimiter") }
+    }
 }

@@ -109,9 +109,11 @@ class JobViewSet(viewsets.ReadOnlyModelViewSet):
             }
         )
 
+    # Named to sort before `log`: the router adds actions in name order, and `log`'s
+    # format-suffix route (log.<format>) would otherwise take log.txt as ?format=txt (a 404).
     @extend_schema(responses={(200, "text/plain"): str})
-    @action(detail=True, methods=["get"], url_path="log.txt")
-    def log_text(self, request, pk=None):
+    @action(detail=True, methods=["get"], url_path="log.txt", url_name="log-text")
+    def download_log(self, request, pk=None):
         """The whole log as one text file."""
         job = self.get_object()
         text = "".join(

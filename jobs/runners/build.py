@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import io
 import re
@@ -13,8 +14,10 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 import docker
+import paramiko
 import requests
 from django.conf import settings
+from docker.errors import DockerException
 
 from fleet.remote import RemoteError, pool
 from fleet.services.nodes import target_for
@@ -46,6 +49,12 @@ def context_tar(dockerfile: str, files: dict[str, bytes]) -> bytes:
     return buf.getvalue()
 
 
+def uploaded_files(job: Job) -> dict[str, bytes]:
+    """The files uploaded with a build job, decoded."""
+    data = job.params.get("file_data") or {}
+    return {name: base64.b64decode(text) for name, text in data.items()}
+
+
 class BuildRunner(Runner):
     """docker build on the node, its output streamed into the log, then the image recorded."""
 
@@ -60,13 +69,11 @@ class BuildRunner(Runner):
 
     @contextlib.contextmanager
     def _docker(self, timeout: float) -> Iterator[docker.DockerClient]:
-        """Like `docker_on`, but lets the runner's own exceptions through unchanged."""
+        """Like `docker_on`, but only SDK and transport errors become RemoteError."""
         client = client_for(self.job.node, timeout)
         try:
             yield client
-        except (RemoteError, StepFailed, Cancelled):
-            raise
-        except Exception as exc:
+        except (DockerException, requests.RequestException, paramiko.SSHException, OSError) as exc:
             raise classify(exc, self.job.node) from None
         finally:
             with contextlib.suppress(Exception):
@@ -123,11 +130,14 @@ class BuildRunner(Runner):
 
     # A Dockerfile (and files) sent from here.
     def _build_upload(self) -> None:
-        files = images.build_files(self.job)
-        with self._docker(build_timeout()) as client, self._hang_up_on_cancel():
-            # The build's streaming response, so a cancel can close it (the engine then stops).
-            client.api.hooks["response"].append(lambda r, *a, **k: self._responses.append(r))
+        files = uploaded_files(self.job)
+        with contextlib.ExitStack() as stack:
             with self.step("context"):
+                client = stack.enter_context(self._docker(build_timeout()))
+                # Keep the build's streaming response, so a cancel can close it (the engine
+                # then stops the build).
+                client.api.hooks["response"].append(lambda r, *a, **k: self._responses.append(r))
+                stack.enter_context(self._hang_up_on_cancel())
                 data = context_tar(self.params["dockerfile"], files)
                 names = ", ".join(["Dockerfile", *sorted(files)])
                 self.log.line(f"sending the build context ({names}; {len(data)} bytes)")
@@ -170,9 +180,7 @@ class BuildRunner(Runner):
         error = ""
         try:
             for item in stream:
-                self._item(item)
-                if "error" in item:
-                    error = (item.get("errorDetail") or {}).get("message") or item["error"]
+                error = self._item(item) or error
         except Exception:
             if self.cancelled.is_set():
                 raise Cancelled from None
@@ -184,15 +192,17 @@ class BuildRunner(Runner):
         if self._partial:
             self._line(self._partial)
 
-    def _item(self, item: dict[str, Any]) -> None:
-        """One decoded message of the build stream."""
+    def _item(self, item: dict[str, Any]) -> str:
+        """Log one decoded message of the build stream; returns its error, if it is one."""
         if "stream" in item:
             self._output(item["stream"])
         elif "error" in item:
             message = (item.get("errorDetail") or {}).get("message") or item["error"]
             self._output(message.rstrip("\n") + "\n")
+            return message
         elif "status" in item and not item.get("progressDetail"):
             self._output(" ".join(filter(None, [item.get("id"), item["status"]])) + "\n")
+        return ""
 
     # A folder on the node.
     def _build_folder(self) -> None:

@@ -1,4 +1,4 @@
-"""The catalog as stored in the database: planning's view of it, admin edits, export, browsing."""
+"""The catalog as stored in the database: planning's view of it, the export and the browser."""
 
 # Planning (jobs.planning) reads its tables through a source object with the functions of
 # jobs.catalog_data; DbCatalog is that object built from the database rows, so admin edits take
@@ -269,11 +269,6 @@ class DbCatalog:
             )
             for s in SoftwareStack.objects.all()
         )
-
-
-def db_catalog() -> DbCatalog:
-    """A fresh view of the database catalog (one per request or validation)."""
-    return DbCatalog()
 
 
 def export_cells() -> list[dict[str, Any]]:

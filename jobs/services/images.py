@@ -30,8 +30,8 @@ REMOVE_IMAGE_STEPS = [
 ]
 
 MAX_DOCKERFILE_BYTES = 64 * 1024
-MAX_FILE_BYTES = 2 * 1024 * 1024
-MAX_CONTEXT_BYTES = 8 * 1024 * 1024
+MAX_FILE_BYTES = 1024 * 1024
+MAX_CONTEXT_BYTES = 4 * 1024 * 1024
 MAX_FILES = 32
 MAX_BUILD_ARGS = 64
 MAX_BUILD_ARG_VALUE = 4096
@@ -166,9 +166,7 @@ def check_context_path(path: str) -> str:
 
 
 def _require_member(actor, team: Team) -> None:
-    if actor.is_superuser:
-        return
-    if not Membership.objects.filter(team=team, user=actor).exists():
+    if not actor.is_superuser and not Membership.objects.filter(team=team, user=actor).exists():
         raise NotAllowed(
             f"only members of {team.name} and site admins may build images for it; pick one of "
             "your teams",
@@ -176,17 +174,19 @@ def _require_member(actor, team: Team) -> None:
         )
 
 
-def _busy(node: Node, tag: str, kinds: Iterable[str]) -> Job | None:
-    return (
-        Job.objects.filter(
-            node=node,
-            kind__in=list(kinds),
-            status__in=(JobStatus.PENDING, JobStatus.RUNNING),
-            params__tag=tag,
-        )
-        .order_by("pk")
+def _refuse_if_busy(node: Node, tag: str, field: str) -> None:
+    """Conflict while a build or removal of this tag on this node is pending or running."""
+    running = (
+        Job.objects.filter(node=node, kind__in=(JobKind.BUILD, JobKind.REMOVE_IMAGE))
+        .filter(status__in=(JobStatus.PENDING, JobStatus.RUNNING), params__tag=tag)
         .first()
     )
+    if running is not None:
+        raise Conflict(
+            f"job {running.pk} ({running.get_kind_display()}) is already working on {tag} on "
+            f"{node.name}; wait for it or cancel it",
+            field=field,
+        )
 
 
 def start_build(
@@ -227,22 +227,10 @@ def start_build(
     }
     with transaction.atomic():
         Node.objects.select_for_update().get(pk=node.pk)
-        running = _busy(node, tag, (JobKind.BUILD, JobKind.REMOVE_IMAGE))
-        if running is not None:
-            raise Conflict(
-                f"job {running.pk} ({running.get_kind_display()}) is already working on {tag} "
-                f"on {node.name}; wait for it or cancel it",
-                field="tag",
-            )
+        _refuse_if_busy(node, tag, "tag")
         return create_job(
             kind=JobKind.BUILD, actor=actor, steps=BUILD_STEPS, node=node, team=team, params=params
         )
-
-
-def build_files(job: Job) -> dict[str, bytes]:
-    """The uploaded files of a build job, decoded."""
-    data = job.params.get("file_data") or {}
-    return {name: base64.b64decode(text) for name, text in data.items()}
 
 
 def drop_build_files(job: Job) -> None:
@@ -296,9 +284,8 @@ def record_image(
 
 
 def _require_team_member(actor) -> None:
-    if actor.is_superuser or Membership.objects.filter(user=actor).exists():
-        return
-    raise NotAllowed("only site admins and team members may refresh a node's images")
+    if not actor.is_superuser and not Membership.objects.filter(user=actor).exists():
+        raise NotAllowed("only site admins and team members may refresh a node's images")
 
 
 def refresh_images(node: Node, *, actor=None) -> list[NodeImage]:
@@ -393,13 +380,7 @@ def remove_image(actor, image: NodeImage) -> Job:
                 field="image",
                 deployments=[d.pk for d in live],
             )
-        running = _busy(node, image.tag, (JobKind.BUILD, JobKind.REMOVE_IMAGE))
-        if running is not None:
-            raise Conflict(
-                f"job {running.pk} ({running.get_kind_display()}) is already working on "
-                f"{image.tag} on {node.name}; wait for it",
-                field="image",
-            )
+        _refuse_if_busy(node, image.tag, "image")
         return create_job(
             kind=JobKind.REMOVE_IMAGE,
             actor=actor,

@@ -23,7 +23,9 @@ from jobs.tasks import run_job
 
 pytestmark = [pytest.mark.django_db(transaction=True, serialized_rollback=True), pytest.mark.devsim]
 
-FAILING = "Step 4/6 : RUN exit 3 failed: The command '/bin/sh -c exit 3' returned a non-zero code: 3"
+FAILING = (
+    "Step 4/6 : RUN exit 3 failed: The command '/bin/sh -c exit 3' returned a non-zero code: 3"
+)
 
 
 def log_text(job: Job) -> str:
@@ -85,7 +87,7 @@ def test_build_with_uploaded_file_and_build_arg_streams_steps_and_records_the_im
     assert job.result["build_step"] == job.result["build_steps"] == 6
     text = log_text(job)
     assert "Step 1/6 : FROM npufleet/busybox:local" in text
-    assert f'Step 6/6 : LABEL {BUILD_LABEL}' in text
+    assert f"Step 6/6 : LABEL {BUILD_LABEL}" in text
     assert "greeting=bonjour" in text
     assert "uploaded-content-42" in text
     # The image is recorded with what the engine says about it.
@@ -303,3 +305,14 @@ def test_refresh_lists_used_by_and_removal_refuses_live_use_then_removes(
     with pytest.raises(docker.errors.ImageNotFound):
         docker.from_env().images.get(tag)
     assert not NodeImage.objects.filter(node=engine_node, tag=tag).exists()
+
+
+def test_refresh_over_the_api_reads_docker_images_on_the_node(engine_node, member_api):
+    answer = member_api.post(f"/api/v1/images/refresh/?node={engine_node.pk}")
+    assert answer.status_code == 200, answer.json()
+    rows = {r["tag"]: r for r in answer.json()}
+    busybox = docker.from_env().images.get("npufleet/busybox:local")
+    assert rows["npufleet/busybox:local"]["image_id"] == busybox.id
+    assert rows["npufleet/busybox:local"]["size_bytes"] == busybox.attrs["Size"]
+    listed = member_api.get(f"/api/v1/images/?node={engine_node.pk}&tag=npufleet/busybox:local")
+    assert listed.json()["count"] == 1

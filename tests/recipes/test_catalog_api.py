@@ -91,3 +91,27 @@ def test_catalog_list_query_count_does_not_grow_with_rows(
         catalog_edits.update_row(admin_user, row, {"note": "checked"})
     with django_assert_max_num_queries(len(before.captured_queries)):
         assert outsider_api.get(url).status_code == 200
+
+
+def test_recipe_and_catalog_endpoints_are_in_the_openapi_schema(outsider_api):
+    response = outsider_api.get("/api/schema/", {"format": "json"})
+    paths = response.json()["paths"]
+    for path in (
+        "/api/v1/recipes/",
+        "/api/v1/recipes/{id}/",
+        "/api/v1/recipes/{id}/validate/",
+        "/api/v1/recipes/{id}/render/",
+        "/api/v1/recipes/{id}/versions/",
+        "/api/v1/recipes/validate/",
+        "/api/v1/recipe-versions/",
+        "/api/v1/catalog/models/",
+        "/api/v1/catalog/versions/",
+        "/api/v1/catalog/card-requirements/{id}/",
+        "/api/v1/catalog/model-support/",
+        "/api/v1/catalog/ascendspeed/",
+        "/api/v1/catalog/llamafactory/",
+    ):
+        assert path in paths, path
+    render = paths["/api/v1/recipes/{id}/render/"]["get"]
+    assert {p["name"] for p in render["parameters"]} >= {"id", "node", "cards", "version"}
+    assert set(paths["/api/v1/recipes/{id}/"]) >= {"get", "patch", "delete"}

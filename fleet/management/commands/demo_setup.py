@@ -35,6 +35,7 @@ class Command(BaseCommand):
         passwords = self._users(secrets_dir)
         admin = get_user_model().objects.get(username="admin")
         self._nodes(admin, devsim_dir)
+        self._jobs(admin)
         self.stdout.write("")
         self.stdout.write(self.style.SUCCESS("Sign in at http://127.0.0.1:8000 with:"))
         for username, team_slug, role, is_admin in DEMO_USERS:
@@ -72,6 +73,39 @@ class Command(BaseCommand):
         store.write_text("".join(f"{k} {v}\n" for k, v in known.items()))
         store.chmod(0o600)
         return known
+
+    def _jobs(self, admin) -> None:
+        """The stand-in serving image, the manuals' example recipes, a booking to deploy on."""
+        from datetime import timedelta
+
+        from django.utils import timezone
+
+        from devsim.serving_image import ensure_serving_image
+        from fleet.booking.services import book_cards
+        from fleet.models import Booking
+        from jobs.services.recipes import create_demo_recipes
+
+        ensure_serving_image()
+        team = Team.objects.get(slug="vision")
+        vera = get_user_model().objects.get(username="vera")
+        recipes = create_demo_recipes(vera, team)
+        self.stdout.write(f"recipes of team vision: {', '.join(r.name for r in recipes)}")
+        node = Node.objects.get(name="node-a")
+        now = timezone.now()
+        if not Booking.objects.live().filter(team=team, node=node, end__gt=now).exists():
+            try:
+                booking = book_cards(
+                    vera,
+                    team=team,
+                    node=node,
+                    start=now,
+                    end=now + timedelta(hours=8),
+                    purpose="demo: serve the example recipes",
+                    devices=[0, 1],
+                )
+                self.stdout.write(f"booking {booking.pk}: node-a cards 0,1 for team vision, 8 h")
+            except DomainError as exc:
+                self.stdout.write(f"no demo booking: {exc.message}")
 
     def _nodes(self, admin, devsim_dir: Path) -> None:
         import json
@@ -113,6 +147,10 @@ class Command(BaseCommand):
                     )
             except DomainError as exc:
                 raise CommandError(f"node {meta['name']}: {exc.message}") from None
+            from fleet.services.probing import probe_node
+
+            node = probe_node(node.pk, full=True) or node
             self.stdout.write(
-                f"node {node.name}: {node.host}:{node.port} key {node.host_key_fingerprint}"
+                f"node {node.name}: {node.host}:{node.port} key {node.host_key_fingerprint} "
+                f"({node.status}, {node.cards.count()} cards)"
             )
