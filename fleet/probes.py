@@ -284,6 +284,12 @@ class Container:
     booking: str = ""
 
 
+def _label(text: str) -> str:
+    """A label's value; docker's template prints '<no value>' for a missing one."""
+    text = text.strip()
+    return "" if text == "<no value>" else text
+
+
 def parse_holders(output: str) -> tuple[list[Container], dict[int, str]]:
     """Containers with their devices, and process id → container id from cgroups."""
     sec = split_sections(output)
@@ -297,9 +303,9 @@ def parse_holders(output: str) -> tuple[list[Container], dict[int, str]]:
                 id=cols[0],
                 name=cols[1].lstrip("/"),
                 pid=_int(cols[2]) or 0,
-                managed=cols[3].strip().lower() in ("1", "true", "yes"),
+                managed=_label(cols[3]).lower() in ("1", "true", "yes"),
                 devices=tuple(cols[4].split()),
-                booking=cols[5].strip() if len(cols) > 5 else "",
+                booking=_label(cols[5]) if len(cols) > 5 else "",
             )
         )
     owners: dict[int, str] = {}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -61,15 +62,17 @@ def job_list(request: HttpRequest) -> HttpResponse:
     """Jobs the user may see, newest first; filter by status and kind."""
     rows = Job.objects.visible_to(request.user).select_related("requested_by", "team")
     status = request.GET.get("status", "")
+    status = status if status in JobStatus.values else ""
     kind = request.GET.get("kind", "")
-    if status in JobStatus.values:
+    kind = kind if kind in JobKind.values else ""
+    if status:
         rows = rows.filter(status=status)
-    if kind in JobKind.values:
+    if kind:
         rows = rows.filter(kind=kind)
     page = Paginator(rows.order_by("-created_at", "-pk"), PAGE_SIZE).get_page(
         request.GET.get("page")
     )
-    query = "&".join(f"{k}={v}" for k, v in (("status", status), ("kind", kind)) if v)
+    query = urlencode({k: v for k, v in (("status", status), ("kind", kind)) if v})
     context = {
         "page": page,
         "statuses": JobStatus.choices,
@@ -149,9 +152,10 @@ def _preview(version: RecipeVersion, booking: Booking, cards: list[int]) -> dict
             network=node.network_mode,
         )
     except DomainError as exc:
-        if exc.field not in {m.field for m in findings if m.level == ERROR}:
-            problem = Message(ERROR, exc.field or "recipe", exc.message, "correct the recipe")
-            out["findings"] = [problem, *findings]
+        # Commands follow from valid choices: only a failure the checks missed is news.
+        if not any(m.level == ERROR for m in findings):
+            fix = "tick cards of the booking" if exc.field == "cards" else "correct the recipe"
+            out["findings"] = [Message(ERROR, exc.field or "recipe", exc.message, fix), *findings]
     return out
 
 
@@ -232,7 +236,8 @@ def deployment_list(request: HttpRequest) -> HttpResponse:
         .order_by("-created_at", "-pk")
     )
     status = request.GET.get("status", "")
-    if status in DeploymentStatus.values:
+    status = status if status in DeploymentStatus.values else ""
+    if status:
         rows = rows.filter(status=status)
     page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
     mine = _team_ids(request.user)

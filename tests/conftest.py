@@ -18,6 +18,7 @@ PASSWORD = "correct-horse-battery-staple"
 # Test runs sharing one Redis must not hear each other's websocket groups or Celery queues.
 TEST_PREFIX = f"npufleet-test-{os.getpid()}"
 settings.CHANNEL_LAYERS["default"]["CONFIG"]["prefix"] = TEST_PREFIX
+settings.CACHES["default"]["KEY_PREFIX"] = TEST_PREFIX
 os.environ["CELERY_KEY_PREFIX"] = f"{TEST_PREFIX}:"
 celery_app.conf.broker_transport_options = {
     **(celery_app.conf.broker_transport_options or {}),

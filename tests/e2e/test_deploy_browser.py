@@ -12,13 +12,10 @@ from jobs.services.catalog_edits import ensure_seed_catalog
 from jobs.tasks import run_job
 from tests.conftest import PASSWORD
 from tests.e2e.conftest import login, off_loop
-from tests.jobs_engine import conftest as engine
+from tests.jobs_engine.conftest import *  # noqa: F403  (its fixtures: engine_node, booking, recipe)
 from tests.ws.conftest import write_lines
 
 pytestmark = pytest.mark.e2e
-# The job engine's fixtures: the simulated node-a, a booking of its cards 0-1, a TP-2 recipe.
-serving_image, fast_jobs, engine_node = engine.serving_image, engine.fast_jobs, engine.engine_node
-booking, recipe = engine.booking, engine.recipe
 SHOTS = Path("/tmp/shots")
 READY = "Application startup complete."
 
@@ -53,7 +50,7 @@ def test_deploy_a_recipe_and_watch_its_log_stream_live_then_reload_without_dupli
 ):
     server = asgi_live_server
     login(page, server, member_user.username, PASSWORD)
-    page.locator("nav").get_by_role("link", name="Deployments").click()
+    page.get_by_role("banner").get_by_role("link", name="Deployments").click()
     page.locator("main").get_by_role("link", name="Deploy a recipe").first.click()
     page.wait_for_url(f"{server.url}/deploy/")
 
@@ -105,6 +102,23 @@ def test_deploy_a_recipe_and_watch_its_log_stream_live_then_reload_without_dupli
     assert sum(READY in line for line in again) == 1
     assert again == live
     assert page.evaluate("window.__marker") is None
+
+    # The deployment serves: endpoint and latencies listed; members stop it from the list.
+    page.get_by_role("banner").get_by_role("link", name="Deployments").click()
+    row = page.locator(f"#deployment-{deployment.pk}")
+    expect(row.get_by_test_id("deployment-status")).to_have_text("Running")
+    expect(row.get_by_test_id("endpoint")).to_contain_text("/v1")
+    expect(row.get_by_test_id("latencies").locator("tr")).to_have_count(5)
+    shot(page, "deployments")
+    row.locator("button[data-action=stop]").click()
+    page.wait_for_url(f"{server.url}/jobs/*/")
+    stop_job = deployment.jobs.get(kind="stop")
+    assert page.url == f"{server.url}/jobs/{stop_job.pk}/"
+    expect(page.locator("#log-live")).to_have_attribute("data-state", "open")
+    assert off_loop(run_job, stop_job.pk) == "succeeded"
+    expect(page.get_by_test_id("job-status")).to_have_attribute("data-status", "succeeded")
+    deployment.refresh_from_db()
+    assert deployment.status == "stopped"
 
 
 def test_log_viewer_keeps_the_scroll_and_resumes_after_a_dropped_socket(

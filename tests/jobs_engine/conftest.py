@@ -58,7 +58,15 @@ def booking(engine_node, member_user, team):
 
 
 @pytest.fixture
-def recipe(member_user, team, serving_image):
+def catalog(db):
+    """The manuals' catalog, reloaded when a transactional test flushed it."""
+    from jobs.services.catalog_edits import ensure_seed_catalog
+
+    ensure_seed_catalog()
+
+
+@pytest.fixture
+def recipe(catalog, member_user, team, serving_image):
     return create_recipe(
         member_user,
         team=team,

@@ -21,7 +21,7 @@ from jobs.services import images
 from jobs.services.jobs import cancel_job
 from jobs.tasks import run_job
 
-pytestmark = [pytest.mark.django_db(transaction=True, serialized_rollback=True), pytest.mark.devsim]
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.devsim]
 
 FAILING = (
     "Step 4/6 : RUN exit 3 failed: The command '/bin/sh -c exit 3' returned a non-zero code: 3"

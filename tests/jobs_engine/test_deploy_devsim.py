@@ -13,7 +13,7 @@ from jobs.models import Job, LogChunk
 from jobs.services import deployments
 from jobs.tasks import run_job
 
-pytestmark = [pytest.mark.django_db(transaction=True, serialized_rollback=True), pytest.mark.devsim]
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.devsim]
 
 
 def log_text(job: Job) -> str:

@@ -19,12 +19,12 @@ from jobs.choices import DeploymentStatus, JobStatus
 from jobs.models import Deployment, Job
 from jobs.services import deployments
 from jobs.services.jobs import reconcile_stale
-from jobs.services.reconcile import remove_orphans
 from jobs.services.recipes import edit_recipe
+from jobs.services.reconcile import remove_orphans
 from jobs.tasks import run_job
 from tests.conftest import TEST_PREFIX
 
-pytestmark = [pytest.mark.django_db(transaction=True, serialized_rollback=True), pytest.mark.devsim]
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.devsim]
 ROOT = Path(__file__).resolve().parents[2]
 
 
