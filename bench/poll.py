@@ -58,22 +58,7 @@ def register(fleet_root: Path, names: list[str]) -> list[int]:
     ids = []
     for name in names:
         dev = handle.node(name)
-        node = nodes.register_node(
-            actor=admin,
-            values={
-                "name": name,
-                "host": dev.host,
-                "port": dev.port,
-                "username": dev.user,
-                "auth_method": "key",
-                "private_key": Path(dev.key_path).read_text(),
-                "device_dir": dev.device_dir,
-                "driver_dir": dev.driver_dir,
-                "npu_smi_path": dev.npu_smi_path,
-                "install_info_path": dev.install_info_path,
-                "weights_dir": "/",
-            },
-        )
+        node = nodes.register_node(actor=admin, values=dev.onboarding_values())
         nodes.accept_host_key(node, actor=admin, fingerprint=dev.host_key_fingerprint)
         ids.append(node.pk)
     return ids

@@ -51,6 +51,25 @@ class DevsimNode:
         names = set(cls.__dataclass_fields__) - {"meta"}
         return cls(**{k: v for k, v in meta.items() if k in names}, meta=meta)
 
+    def onboarding_values(self, name: str | None = None, **overrides: Any) -> dict[str, Any]:
+        """What an admin types to onboard this node into the dashboard (key login)."""
+        values: dict[str, Any] = {
+            "name": name or self.name,
+            "host": self.host,
+            "port": self.port,
+            "username": self.user,
+            "auth_method": "key",
+            "private_key": Path(self.key_path).read_text(),
+            "device_dir": self.device_dir,
+            "driver_dir": self.driver_dir,
+            "npu_smi_path": self.npu_smi_path,
+            "install_info_path": self.install_info_path,
+            "weights_dir": "/",
+            "expected_cards": self.cards,
+        }
+        values.update(overrides)
+        return values
+
     def device(self, card: int) -> str:
         """Host path of /dev/davinci<card> on this node."""
         return f"{self.device_dir}/davinci{card}"

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from devsim.client import DevsimNode
 from fleet.models import Node
 from fleet.services import nodes
@@ -11,22 +9,7 @@ from fleet.services import nodes
 
 def node_values(dev: DevsimNode, name: str | None = None, **overrides) -> dict:
     """The values an admin would type to onboard a simulated node."""
-    values = {
-        "name": name or dev.name,
-        "host": dev.host,
-        "port": dev.port,
-        "username": dev.user,
-        "auth_method": "key",
-        "private_key": Path(dev.key_path).read_text(),
-        "device_dir": dev.device_dir,
-        "driver_dir": dev.driver_dir,
-        "npu_smi_path": dev.npu_smi_path,
-        "install_info_path": dev.install_info_path,
-        "weights_dir": "/",
-        "expected_cards": dev.cards,
-    }
-    values.update(overrides)
-    return values
+    return dev.onboarding_values(name, **overrides)
 
 
 def onboard(admin, dev: DevsimNode, name: str | None = None, **overrides) -> Node:

@@ -8,6 +8,7 @@ from pathlib import Path
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
+from devsim.client import DevsimNode
 from fleet.choices import HostKeyStatus, TeamRole
 from fleet.errors import DomainError
 from fleet.models import Membership, Node, Team
@@ -116,21 +117,11 @@ class Command(BaseCommand):
         for path in metas:
             meta = json.loads(path.read_text())
             node = Node.objects.filter(name=meta["name"]).first()
-            values = {
-                "name": meta["name"],
-                "host": meta["host"],
-                "port": meta["port"],
-                "username": meta["user"],
-                "auth_method": "key",
-                "private_key": Path(meta["key_path"]).read_text(),
-                "device_dir": meta["device_dir"],
-                "driver_dir": meta["driver_dir"],
-                "npu_smi_path": meta["npu_smi_path"],
-                "install_info_path": meta["install_info_path"],
-                "weights_dir": "/",
-                "expected_cards": meta["cards"],
-                "labels": ["devsim", f"chip={meta['chip']}"],
-            }
+            values = DevsimNode.from_meta(meta).onboarding_values(
+                labels=["devsim", f"chip={meta['chip']}"],
+                # The simulated nodes share one network: deployments publish ports instead.
+                network_mode="bridge",
+            )
             try:
                 if node is None:
                     node = nodes.register_node(actor=admin, values=values)
