@@ -1,5 +1,5 @@
 // Copies the browser builds of the npm dependencies into static/vendor/.
-import { copyFileSync, mkdirSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -14,7 +14,10 @@ const files = {
   "@xterm/addon-fit/lib/addon-fit.js": "addon-fit.js",
 };
 mkdirSync(out, { recursive: true });
+// Source maps are not shipped: drop the references so hashed static storage can resolve all.
+const sourceMap = /^\/[/*][#@] sourceMappingURL=.*$/gm;
 for (const [src, dest] of Object.entries(files)) {
-  copyFileSync(join(here, "node_modules", src), join(out, dest));
+  const text = readFileSync(join(here, "node_modules", src), "utf8");
+  writeFileSync(join(out, dest), text.replace(sourceMap, ""));
 }
 console.log(`copied ${Object.keys(files).length} files to ${out}`);
