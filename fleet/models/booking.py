@@ -88,6 +88,22 @@ class Booking(models.Model):
         return sorted(bc.card.device for bc in self.booked_cards.all())
 
     @property
+    def strangers(self) -> list[str]:
+        """What holds the booking's cards without the dashboard having started it for this
+        booking (per the last probe): foreign processes and other containers."""
+        found: list[str] = []
+        for booked in self.booked_cards.all():
+            card = booked.card
+            for entry in card.containers:
+                mine = entry.get("managed") and str(entry.get("booking", "")) in ("", str(self.pk))
+                if not mine:
+                    found.append(f"container {entry.get('name')} on davinci{card.device}")
+            for proc in card.processes:
+                if not proc.get("container"):
+                    found.append(f"pid {proc.get('pid')} on davinci{card.device}")
+        return list(dict.fromkeys(found))
+
+    @property
     def is_live(self) -> bool:
         """Upcoming or active: it still holds its cards."""
         return self.status in LIVE_STATUSES
