@@ -79,9 +79,8 @@ class DeployForm(forms.Form):
         """The booking chosen so far (bound data, else the initial one, else the first)."""
         bookings = self.fields["booking"].queryset
         ref = self.data.get("booking") if self.is_bound else self.initial.get("booking")
-        if ref is not None and str(ref).isdigit():
-            return bookings.filter(pk=int(ref)).first()
-        return None if self.is_bound else bookings.first()
+        found = bookings.filter(pk=int(ref)).first() if str(ref).isdigit() else None
+        return found if found or self.is_bound else bookings.first()
 
     def clean(self) -> dict[str, Any]:
         """Ticked cards must have been offered for the booking now chosen."""
@@ -90,7 +89,7 @@ class DeployForm(forms.Form):
         if data.get("cards") and booking and self.data.get("cards_for") != str(booking.pk):
             self.add_error(
                 "cards",
-                f"These cards were offered for another booking; tick cards "
+                "These cards were offered for another booking; tick cards "
                 f"of booking #{booking.pk} again.",
             )
         return data

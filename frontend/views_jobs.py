@@ -163,10 +163,9 @@ def _form_preview(form: DeployForm) -> dict[str, Any]:
     """The preview of whatever the form holds so far (nothing until both choices are made)."""
     versions = form.fields["recipe_version"].queryset
     ref = form["recipe_version"].value()
-    if ref is not None and str(ref).isdigit():
-        version = versions.filter(pk=int(ref)).first()
-    else:
-        version = None if form.is_bound else versions.first()
+    version = versions.filter(pk=int(ref)).first() if str(ref).isdigit() else None
+    if version is None and not form.is_bound:
+        version = versions.first()
     if version is None or form.picked is None:
         return {"incomplete": True}
     return _preview(version, form.picked, form.picked_cards())

@@ -14,6 +14,7 @@ from fleet import preflight, probes
 from fleet.choices import CheckStatus, Health, HostKeyStatus, NodeStatus
 from fleet.models import Card, CardSample, Node
 from fleet.remote import ErrorKind, RemoteError, pool
+from fleet.remote_shell import shells
 from fleet.services.nodes import target_for
 from fleet.streams import broadcast_node
 
@@ -80,11 +81,10 @@ def probe_node(node_id: int, *, full: bool | None = None) -> Node | None:
     target = target_for(node)
     started = time.monotonic()
     try:
-        result = pool.run(
+        result = shells.run(
             target,
             probes.build_script(paths, full=full, board_npu=node.facts.get("first_npu_id", 0)),
             timeout=settings.FLEET_SSH_COMMAND_TIMEOUT,
-            check=False,
         )
         report = probes.parse_report(
             result.stdout, full=full, device_map=node.facts.get("device_map")

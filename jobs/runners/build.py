@@ -65,6 +65,7 @@ class BuildRunner(Runner):
         self.last_step = ""
         self._partial = ""
         self._remote_pid = ""
+        self._remote_done = False
         self._responses: list[requests.Response] = []
 
     @contextlib.contextmanager
@@ -242,15 +243,16 @@ class BuildRunner(Runner):
                 stdin=dockerfile.encode() if dockerfile else None,
                 on_output=self._output,
             )
+            self._remote_done = True
             if done.exit_code != 0:
                 lines = [line for line in done.stderr.splitlines() if line.strip()]
                 raise self._failed(lines[-1] if lines else f"docker build exited {done.exit_code}")
             if self._partial:
                 self._line(self._partial)
 
-    def on_cancel(self) -> None:
-        """A folder build keeps running on the node unless its docker client is stopped."""
-        if self._remote_pid.isdigit() and self.job.node is not None:
+    def on_failure(self) -> None:
+        """A folder build left running (cancel, timeout, lost output) is stopped on the node."""
+        if self._remote_pid.isdigit() and not self._remote_done and self.job.node is not None:
             pool.run(target_for(self.job.node), ["kill", "-TERM", self._remote_pid], check=False)
             self.log.line(f"stopped docker build (pid {self._remote_pid}) on {self.job.node.name}")
 

@@ -137,3 +137,20 @@ def test_unreachable_port_is_classified(devsim):
         pool.run(closed, "true")
     assert caught.value.kind == ErrorKind.UNREACHABLE
     assert "127.0.0.1:1" in caught.value.message
+
+
+def test_kept_shell_survives_exit_and_timeouts(devsim):
+    from fleet.remote_shell import ShellSessions
+
+    sessions = ShellSessions()
+    node = target(devsim.node("node-a"), key="shell-test")
+    first = sessions.run(node, "echo one; exit 3", timeout=5)
+    assert (first.exit_code, first.stdout) == (3, "one")
+    # the same shell answers again: `exit` ended a subshell only
+    again = sessions.run(node, "echo $$ > /dev/null; echo two", timeout=5)
+    assert (again.exit_code, again.stdout) == (0, "two")
+    with pytest.raises(RemoteError) as caught:
+        sessions.run(node, "sleep 30", timeout=1)
+    assert caught.value.kind == ErrorKind.TIMEOUT
+    # a fresh shell replaces the killed one
+    assert sessions.run(node, "echo three >&2; echo four", timeout=5).stdout == "four"

@@ -137,6 +137,19 @@ def test_member_cancels_a_running_job_from_its_page(as_member, member_user, team
     assert Job.objects.get(pk=job.pk).cancel_requested is True
 
 
+def test_member_retries_a_failed_job_and_lands_on_the_new_one(as_member, member_user, team):
+    job = job_for(team, member_user, done=3, status=JobStatus.FAILED)
+
+    response = as_member.post(reverse("job-page-retry", args=[job.pk]))
+
+    retry = Job.objects.get(retry_of=job)
+    assert response.url == reverse("job-page", args=[retry.pk])
+    assert retry.status == JobStatus.PENDING
+    page = as_member.get(response.url)
+    assert by_testid(page, "retry-job") is not None
+    assert 'data-unless-status="succeeded failed cancelled">' in page.content.decode()
+
+
 # Deploy form ---------------------------------------------------------------------------------
 
 
@@ -267,6 +280,21 @@ def test_deploy_refused_by_the_service_shows_its_message_and_creates_nothing(
     assert "tensor-parallel-size 2 cards but 1 were given" in response.content.decode()
     assert not Deployment.objects.exists()
     assert not Job.objects.exists()
+
+
+def test_cards_ticked_for_another_booking_are_refused(as_member, member_user, team, node):
+    version = recipe(member_user, team, "qwen-tp1", tp=1)
+    first = book(member_user, team, node, [0])
+    second = book(member_user, team, node, [1])
+
+    response = as_member.post(
+        reverse("deploy"),
+        {"recipe_version": version.pk, "booking": second.pk, "cards_for": first.pk, "cards": "1"},
+    )
+
+    assert response.status_code == 400
+    assert f"tick cards of booking #{second.pk} again" in response.content.decode()
+    assert not Deployment.objects.exists()
 
 
 # Deployments ---------------------------------------------------------------------------------

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import subprocess
 import threading
 import time
 import uuid
@@ -30,6 +31,14 @@ FAILING = (
 
 def log_text(job: Job) -> str:
     return "".join(LogChunk.objects.filter(job=job).order_by("seq").values_list("text", flat=True))
+
+
+def run_in(tag: str, *argv: str) -> bytes:
+    """stdout of a command in a throwaway container (the CLI attaches before the start)."""
+    done = subprocess.run(
+        ["docker", "run", "--rm", tag, *argv], capture_output=True, check=True, timeout=60
+    )
+    return done.stdout
 
 
 def remove_images(label: str) -> None:
@@ -98,7 +107,7 @@ def test_build_with_uploaded_file_and_build_arg_streams_steps_and_records_the_im
     assert timezone.now() - image.created < timedelta(minutes=5)
     assert image.build_job == job
     assert inspected.labels[BUILD_LABEL] == str(job.pk)
-    out = docker.from_env().containers.run(tag, ["cat", "/srv/hello.txt"], remove=True)
+    out = run_in(tag, "cat", "/srv/hello.txt")
     assert out == b"uploaded-content-42\n"
     # Uploaded bytes are dropped once built; their names and digests stay.
     assert "file_data" not in job.params
@@ -160,7 +169,7 @@ def test_build_from_a_folder_on_the_node_with_its_own_dockerfile(
     assert job.result["build_steps"] == 6
     image = NodeImage.objects.get(node=engine_node, tag=tag)
     assert image.image_id == docker.from_env().images.get(tag).id
-    out = docker.from_env().containers.run(tag, ["cat", "/srv/data.txt"], remove=True)
+    out = run_in(tag, "cat", "/srv/data.txt")
     assert out == b"from-the-node-folder\n"
 
 
@@ -179,7 +188,7 @@ def test_folder_build_with_a_dockerfile_written_here(
     )
     assert run_job(job.pk) == JobStatus.SUCCEEDED, Job.objects.get(pk=job.pk).error
     assert "-f -" in log_text(job)
-    out = docker.from_env().containers.run(tag, ["cat", "/srv/payload.bin"], remove=True)
+    out = run_in(tag, "cat", "/srv/payload.bin")
     assert out == b"payload"
 
 
@@ -197,12 +206,10 @@ def test_folder_missing_on_the_node_fails_the_context_step(engine_node, member_u
     assert [s["status"] for s in job.steps] == ["failed", "skipped", "skipped"]
 
 
-def _containers_running(command: str) -> list:
-    return [
-        c
-        for c in docker.from_env().containers.list()
-        if command in " ".join(c.attrs["Config"].get("Cmd") or [])
-    ]
+def _containers_running(command: str) -> list[str]:
+    """Ids of running containers whose command contains `command` (sparse: no inspect races)."""
+    listed = docker.from_env().containers.list(sparse=True)
+    return [c.id for c in listed if command in (c.attrs.get("Command") or "")]
 
 
 @pytest.mark.parametrize("mode", ["upload", "folder"])
@@ -241,6 +248,32 @@ def test_cancel_stops_a_quiet_build_on_the_node(
     while _containers_running(f"sleep {seconds}") and time.monotonic() < deadline:
         time.sleep(0.5)
     assert _containers_running(f"sleep {seconds}") == []
+    if mode == "folder":
+        assert "stopped docker build (pid" in log_text(job)
+
+
+@pytest.mark.parametrize("mode", ["upload", "folder"])
+def test_build_over_its_time_limit_fails_and_stops_on_the_node(
+    engine_node, member_user, team, run_id, tmp_path, settings, mode
+):
+    settings.JOBS_BUILD_TIMEOUT = 4
+    seconds = 400 + int(run_id[:4], 16) % 500
+    text = dockerfile(run_id, f"RUN sleep {seconds}")
+    (tmp_path / "Dockerfile").write_text(text)
+    source = {"context_path": str(tmp_path)} if mode == "folder" else {"dockerfile": text}
+    job = images.start_build(
+        member_user, node=engine_node, team=team, tag=f"npufleet-test/late:{run_id}", **source
+    )
+    started = time.monotonic()
+    assert run_job(job.pk) == JobStatus.FAILED
+    assert time.monotonic() - started < 30
+    job.refresh_from_db()
+    assert "timeout" in job.error or "did not" in job.error, job.error
+    assert [s["status"] for s in job.steps] == ["done", "failed", "skipped"]
+    deadline = time.monotonic() + 20
+    while _containers_running(f"sleep {seconds}") and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert _containers_running(f"sleep {seconds}") == []
 
 
 def _deployment_using(tag: str, node, team, member_user, status: str) -> Deployment:
@@ -270,7 +303,7 @@ def _deployment_using(tag: str, node, team, member_user, status: str) -> Deploym
 
 
 def test_refresh_lists_used_by_and_removal_refuses_live_use_then_removes(
-    engine_node, admin_user, member_user, team, run_id
+    engine_node, catalog, admin_user, member_user, team, run_id
 ):
     tag = f"npufleet-test/listed:{run_id}"
     build = images.start_build(

@@ -4,12 +4,25 @@ from __future__ import annotations
 
 import pytest
 from django.urls import reverse
+from rest_framework.test import APIClient
 
 from jobs.choices import JobKind, JobStatus
 from jobs.models import Deployment, Job
 from tests.ws.conftest import write_lines
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def api_for():
+    """An API client signed in as any user."""
+
+    def make(user) -> APIClient:
+        client = APIClient()
+        client.force_authenticate(user)
+        return client
+
+    return make
 
 
 def log_page(api, job: Job, **params) -> dict:
@@ -62,18 +75,6 @@ def test_outsiders_cannot_read_a_jobs_log(outsider_api, stranger, api_for, job):
     for api in (outsider_api, api_for(stranger)):
         assert api.get(reverse("job-log", args=[job.pk])).status_code == 404
         assert api.get(reverse("job-log-text", args=[job.pk])).status_code == 404
-
-
-@pytest.fixture
-def api_for():
-    from rest_framework.test import APIClient
-
-    def make(user):
-        client = APIClient()
-        client.force_authenticate(user)
-        return client
-
-    return make
 
 
 def ids(response) -> list[int]:
