@@ -145,12 +145,12 @@ def test_kept_shell_survives_exit_and_timeouts(devsim):
     sessions = ShellSessions()
     node = target(devsim.node("node-a"), key="shell-test")
     first = sessions.run(node, "echo one; exit 3", timeout=5)
-    assert (first.exit_code, first.stdout) == (3, "one")
+    assert (first.exit_code, first.stdout) == (3, "one\n")
     # the same shell answers again: `exit` ended a subshell only
     again = sessions.run(node, "echo $$ > /dev/null; echo two", timeout=5)
-    assert (again.exit_code, again.stdout) == (0, "two")
+    assert (again.exit_code, again.stdout) == (0, "two\n")
     with pytest.raises(RemoteError) as caught:
         sessions.run(node, "sleep 30", timeout=1)
     assert caught.value.kind == ErrorKind.TIMEOUT
     # a fresh shell replaces the killed one
-    assert sessions.run(node, "echo three >&2; echo four", timeout=5).stdout == "four"
+    assert sessions.run(node, "echo three >&2; echo four", timeout=5).stdout == "four\n"
