@@ -23,6 +23,7 @@ from jobs.services.recipes import review
 from jobs.services.rendering import render_version
 
 READY_LINES = ("Application startup complete.", "Uvicorn running on")
+READY_LINE_GRACE = 3.0  # seconds to wait for a ready line after /v1/models already answered
 LATENCY_KEYS = (
     "prefill_latency",
     "model_prefill_latency",
@@ -97,6 +98,9 @@ class _DeploymentRunner(Runner):
                     f"last lines:\n{tail}"
                 )
             if self.ready.is_set() or self._models_answer(port):
+                # The server can answer before its startup lines reach the follower, which
+                # stops after this job: give them a moment so they land in this job's log.
+                self.ready.wait(READY_LINE_GRACE)
                 self.log.line(f"server ready on port {port}")
                 return
             if time.monotonic() > deadline:
