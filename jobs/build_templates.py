@@ -27,8 +27,8 @@ RUN unzip AscendCloud-*.zip -d ./AscendCloud \\
  && unzip ./AscendCloud/AscendCloud-OPP-*.zip -d ./AscendCloud/AscendCloud-OPP \\
  && unzip ./AscendCloud/AscendCloud-LLM-*.zip -d ./AscendCloud/AscendCloud-LLM \\
  && rm -f AscendCloud-*.zip
-# build_image.sh wraps the package's own Dockerfile, which the manuals do not print; inside the
-# image we run the package's inference build script (build.sh, section 2.5) instead.
+# The manuals print neither build_image.sh nor the package's Dockerfile; inside the image we run
+# the package's inference build script (build.sh, section 2.5) instead.
 RUN cd ./AscendCloud/AscendCloud-LLM/llm_inference/ascend_vllm/ && sh build.sh
 # Containers start as ma-user (seed 002): files unpacked as root must belong to it.
 RUN chown -R ma-user:ma-group /home/ma-user/AscendCloud

@@ -34,7 +34,7 @@ PID_THEN_EXEC = 'echo "$$"; exec "$@"'
 
 def build_timeout() -> float:
     """Seconds a build may take (quiet stretches included), JOBS_BUILD_TIMEOUT or 3 hours."""
-    return float(getattr(settings, "JOBS_BUILD_TIMEOUT", 3 * 3600))
+    return float(settings.JOBS_BUILD_TIMEOUT)
 
 
 def context_tar(dockerfile: str, files: dict[str, bytes]) -> bytes:
@@ -66,6 +66,7 @@ class BuildRunner(Runner):
         self._partial = ""
         self._remote_pid = ""
         self._remote_done = False
+        self._timed_out = False
         self._responses: list[requests.Response] = []
 
     @contextlib.contextmanager
@@ -95,8 +96,7 @@ class BuildRunner(Runner):
     # Output.
     def _output(self, text: str) -> None:
         """Log build output and follow its `Step N/M : ...` lines."""
-        if self.cancelled.is_set():
-            raise Cancelled
+        self._raise_if_stopped()
         if self.params.get("mode") == "folder" and not self._remote_pid:
             # The wrapper prints the build's pid first, so a cancel can stop it.
             head, newline, text = (self._partial + text).partition("\n")
@@ -138,7 +138,7 @@ class BuildRunner(Runner):
                 # Keep the build's streaming response, so a cancel can close it (the engine
                 # then stops the build).
                 client.api.hooks["response"].append(lambda r, *a, **k: self._responses.append(r))
-                stack.enter_context(self._hang_up_on_cancel())
+                stack.enter_context(self._hang_up_when_stopped())
                 data = context_tar(self.params["dockerfile"], files)
                 names = ", ".join(["Dockerfile", *sorted(files)])
                 self.log.line(f"sending the build context ({names}; {len(data)} bytes)")
@@ -152,30 +152,37 @@ class BuildRunner(Runner):
                     rm=True,
                     forcerm=True,
                     pull=False,
+                    timeout=build_timeout(),
                 )
             with self.step("build"):
                 self._follow(stream)
 
     @contextlib.contextmanager
-    def _hang_up_on_cancel(self) -> Iterator[None]:
-        """While the SDK waits for output, a cancel closes the connection of the build."""
+    def _hang_up_when_stopped(self) -> Iterator[None]:
+        """While the SDK waits for output, a cancel or the time limit closes the connection."""
         done = threading.Event()
+        deadline = time.monotonic() + build_timeout()
+
+        def hang_up() -> None:
+            for response in self._responses:
+                with contextlib.suppress(Exception):
+                    response.close()
 
         def watch() -> None:
+            # Keeps watching: the response may arrive only after the limit passed.
             while not done.wait(0.5):
-                if self.cancelled.is_set():
-                    for response in self._responses:
-                        with contextlib.suppress(Exception):
-                            response.close()
-                    return
+                self._timed_out = time.monotonic() > deadline
+                if self.cancelled.is_set() or self._timed_out:
+                    hang_up()
 
-        watcher = threading.Thread(target=watch, name=f"job-{self.job.pk}-cancel", daemon=True)
+        watcher = threading.Thread(target=watch, name=f"job-{self.job.pk}-watch", daemon=True)
         watcher.start()
         try:
             yield
         finally:
             done.set()
             watcher.join(timeout=5)
+            hang_up()  # whatever ended the build, the engine must not keep building for nobody
 
     def _follow(self, stream: Iterable[dict[str, Any]]) -> None:
         error = ""
@@ -183,15 +190,22 @@ class BuildRunner(Runner):
             for item in stream:
                 error = self._item(item) or error
         except Exception:
-            if self.cancelled.is_set():
-                raise Cancelled from None
+            self._raise_if_stopped()
             raise
-        if self.cancelled.is_set():
-            raise Cancelled
+        self._raise_if_stopped()
         if error:
             raise self._failed(error)
         if self._partial:
             self._line(self._partial)
+
+    def _raise_if_stopped(self) -> None:
+        if self.cancelled.is_set():
+            raise Cancelled
+        if self._timed_out:
+            raise StepFailed(
+                f"the build did not finish within {build_timeout():g} s (JOBS_BUILD_TIMEOUT)"
+                + (f"; it was at {self.last_step}" if self.last_step else "")
+            )
 
     def _item(self, item: dict[str, Any]) -> str:
         """Log one decoded message of the build stream; returns its error, if it is one."""

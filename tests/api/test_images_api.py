@@ -16,6 +16,7 @@ from jobs.choices import DeploymentStatus, JobKind, JobStatus
 from jobs.models import Deployment, Job, NodeImage
 from jobs.runners.build import uploaded_files
 from jobs.services import images, recipes
+from jobs.services.catalog_edits import ensure_seed_catalog
 
 pytestmark = pytest.mark.django_db
 
@@ -51,6 +52,7 @@ def build_body(node: Node, team, **overrides) -> dict:
 
 
 def deployment_using(image: str, node: Node, team, member_user, status: str) -> Deployment:
+    ensure_seed_catalog()  # a transactional test earlier in the session may have flushed it
     recipe = recipes.create_recipe(
         member_user,
         team=team,

@@ -80,16 +80,17 @@ def test_deploy_a_recipe_and_watch_its_log_stream_live_then_reload_without_dupli
     page.evaluate("window.__marker = 1")
 
     # No Celery worker in tests: run the job here; it persists and broadcasts as it goes.
-    assert off_loop(run_job, deployment_job.pk) == "succeeded"
-
+    outcome = off_loop(run_job, deployment_job.pk)
     deployment_job.refresh_from_db()
+    assert outcome == "succeeded", deployment_job.error
+
     expect(page.get_by_test_id("job-status")).to_have_attribute("data-status", "succeeded")
     expect(page.locator("#job-steps li[data-status=done]")).to_have_count(5)
     expect(page.get_by_test_id("job-progress")).to_have_attribute("aria-valuenow", "100")
     wait_for_seq(page, deployment_job.log_seq)
     assert page.evaluate("window.__marker") == 1, "the page was reloaded"
     live = viewer_lines(page)
-    assert sum(READY in line for line in live) == 1
+    assert sum(READY in line for line in live) == 1, "\n".join(live[-25:])
     assert any(line.startswith("$ docker run -itd") for line in live)
     assert [line.rstrip() for line in live] == db_lines(deployment_job)
     expect(page.get_by_test_id("cancel-job")).to_be_hidden()
