@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import http.client
+import io
 import json
 import socket
 from collections.abc import Iterator
@@ -129,6 +130,16 @@ def docker_on(node: Node, timeout: float = 60.0) -> Iterator[docker.DockerClient
             client.api.close()
 
 
+class _Replay:
+    """A socket stand-in that replays received bytes to http.client's parser."""
+
+    def __init__(self, data: bytes) -> None:
+        self._data = data
+
+    def makefile(self, mode: str):
+        return io.BytesIO(self._data)
+
+
 def http_on_node(
     node: Node,
     port: int,
@@ -154,25 +165,34 @@ def http_on_node(
             ErrorKind.UNREACHABLE, f"{node.name}: nothing answers on port {port} ({exc})"
         ) from None
     channel.settimeout(timeout)
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
-    conn.sock = channel  # type: ignore[assignment]
+    payload = json.dumps(body).encode() if body is not None else b""
+    head = [
+        f"{method} {path} HTTP/1.1",
+        f"Host: 127.0.0.1:{port}",
+        "Connection: close",
+        f"Content-Length: {len(payload)}",
+    ]
+    if body is not None:
+        head.append("Content-Type: application/json")
+    received = bytearray()
     try:
-        payload = json.dumps(body).encode() if body is not None else None
-        headers = (
-            {"Content-Type": "application/json", "Connection": "close"}
-            if payload
-            else {"Connection": "close"}
-        )
-        conn.request(method, path, body=payload, headers=headers)
-        response = conn.getresponse()
+        channel.sendall(("\r\n".join(head) + "\r\n\r\n").encode() + payload)
+        # The server closes after answering (Connection: close): read to the end first, then
+        # parse, so nothing depends on how the tunnel splits or ends the stream.
+        while True:
+            chunk = channel.recv(65536)
+            if not chunk:
+                break
+            received += chunk
+        response = http.client.HTTPResponse(_Replay(bytes(received)), method=method)
+        response.begin()
         raw = response.read().decode("utf-8", "replace")
-    except (TimeoutError, OSError, http.client.HTTPException) as exc:
+    except (OSError, http.client.HTTPException) as exc:
         raise RemoteError(
             ErrorKind.TIMEOUT if isinstance(exc, TimeoutError) else ErrorKind.UNREACHABLE,
-            f"{node.name}:{port} {method} {path} failed ({exc})",
+            f"{node.name}:{port} {method} {path} failed ({exc}; {len(received)} bytes received)",
         ) from None
     finally:
-        conn.close()
         channel.close()
     try:
         return response.status, json.loads(raw)

@@ -82,6 +82,7 @@ class Command(BaseCommand):
         from django.utils import timezone
 
         from devsim.serving_image import ensure_serving_image
+        from fleet.booking.lifecycle import run_lifecycle
         from fleet.booking.services import book_cards
         from fleet.models import Booking
         from jobs.services.recipes import create_demo_recipes
@@ -92,6 +93,7 @@ class Command(BaseCommand):
         recipes = create_demo_recipes(vera, team)
         self.stdout.write(f"recipes of team vision: {', '.join(r.name for r in recipes)}")
         node = Node.objects.get(name="node-a")
+        run_lifecycle()  # end what a previous demo left behind before deciding to book
         now = timezone.now()
         if not Booking.objects.live().filter(team=team, node=node, end__gt=now).exists():
             try:
