@@ -8,6 +8,13 @@ say() { printf '==> %s\n' "$*"; }
 
 redis_answers() { (exec 3<>/dev/tcp/127.0.0.1/6379 && printf 'PING\r\n' >&3 && read -r -t 2 reply <&3 && [[ $reply == +PONG* ]]) 2>/dev/null; }
 
+port=${WEB_PORT:-8000}
+if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+  echo "error: something already listens on 127.0.0.1:$port (another make demo?)." >&2
+  echo "Stop it first, or run on another port: WEB_PORT=8001 make demo" >&2
+  exit 1
+fi
+
 # 1. System packages.
 missing=()
 [ -x /usr/sbin/sshd ] || missing+=(openssh-server)
@@ -71,5 +78,5 @@ trap 'say "stopping the simulated fleet"; .venv/bin/python -m devsim down >/dev/
 .venv/bin/python manage.py demo_setup
 
 # 6. Web, worker and beat under one process manager.
-say "dashboard at http://127.0.0.1:${WEB_PORT:-8000}  (Ctrl-C stops everything)"
+say "dashboard at http://127.0.0.1:$port  (Ctrl-C stops everything)"
 .venv/bin/honcho start -f Procfile

@@ -10,7 +10,7 @@ from playwright.sync_api import expect
 from jobs.models import Deployment, Job, LogChunk
 from jobs.services.catalog_edits import ensure_seed_catalog
 from jobs.tasks import run_job
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, TEST_PREFIX
 from tests.e2e.conftest import login, off_loop
 from tests.jobs_engine.conftest import *  # noqa: F403  (its fixtures: engine_node, booking, recipe)
 from tests.ws.conftest import write_lines
@@ -24,6 +24,15 @@ READY = "Application startup complete."
 def seeded(transactional_db):
     """The manuals' catalog (a flush by an earlier browser test empties the tables)."""
     ensure_seed_catalog()
+
+
+@pytest.fixture
+def own_cache_keys(settings):
+    """Cache keys of this run only: a follower's "alive" key of deployment 1 from another
+    (or a just-ended) run would otherwise make this run's follower stand down."""
+    settings.CACHES = {
+        "default": {**settings.CACHES["default"], "KEY_PREFIX": TEST_PREFIX},
+    }
 
 
 def shot(page, name: str) -> None:
@@ -46,7 +55,7 @@ def db_lines(job: Job) -> list[str]:
 
 @pytest.mark.devsim
 def test_deploy_a_recipe_and_watch_its_log_stream_live_then_reload_without_duplicates(
-    asgi_live_server, page, member_user, booking, recipe, engine_node
+    asgi_live_server, page, member_user, booking, recipe, engine_node, own_cache_keys
 ):
     server = asgi_live_server
     login(page, server, member_user.username, PASSWORD)
