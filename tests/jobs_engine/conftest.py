@@ -37,9 +37,12 @@ def engine_node(devsim, admin_user, fast_jobs):
     probing.probe_node(node.pk)
     node.refresh_from_db()
     yield node
+    # Remove what this test deployed: containers holding this simulated node's devices (other
+    # test runs or a demo may share the Docker engine).
     client = docker.from_env()
     for container in client.containers.list(all=True, filters={"label": "npufleet.managed=1"}):
-        if container.name.startswith("npufleet-deploy-"):
+        devices = container.attrs["HostConfig"].get("Devices") or []
+        if any(d.get("PathOnHost", "").startswith(node.device_dir + "/") for d in devices):
             container.remove(force=True)
 
 

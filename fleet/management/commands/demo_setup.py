@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import secrets
 from pathlib import Path
 
@@ -38,7 +39,8 @@ class Command(BaseCommand):
         self._nodes(admin, devsim_dir)
         self._jobs(admin)
         self.stdout.write("")
-        self.stdout.write(self.style.SUCCESS("Sign in at http://127.0.0.1:8000 with:"))
+        port = os.environ.get("WEB_PORT", "8000")
+        self.stdout.write(self.style.SUCCESS(f"Sign in at http://127.0.0.1:{port} with:"))
         for username, team_slug, role, is_admin in DEMO_USERS:
             what = "site admin" if is_admin else f"{role} of team {team_slug}"
             self.stdout.write(f"  {username:<6} {passwords[username]:<24} ({what})")
