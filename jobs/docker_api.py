@@ -105,7 +105,9 @@ def classify(exc: BaseException, node: Node | str) -> RemoteError:
         )
     if isinstance(exc, requests.exceptions.Timeout | socket.timeout | TimeoutError):
         return RemoteError(ErrorKind.TIMEOUT, f"docker on {name} did not answer in time ({exc})")
-    if isinstance(exc, requests.exceptions.ConnectionError | paramiko.SSHException | OSError):
+    if isinstance(
+        exc, requests.exceptions.ConnectionError | paramiko.SSHException | OSError | EOFError
+    ):
         return RemoteError(ErrorKind.UNREACHABLE, f"docker on {name}: connection lost ({exc})")
     if isinstance(exc, DockerException):
         text = str(exc)

@@ -59,10 +59,15 @@ class Control:
     def stop(self) -> None:
         self.stopped.set()
         stream = self.stream
-        if stream is not None:
+        if stream is None:
+            return
+        try:
+            stream.close()
+        except Exception:
+            # Over SSH the SDK cannot cancel a stream: close the channel under it instead.
             try:
-                stream.close()
-            except Exception:  # closing a dead stream is fine
+                stream._response.raw._fp.fp.channel.close()
+            except Exception:  # already gone: the follower is ending anyway
                 log.debug("closing a log stream failed", exc_info=True)
 
 

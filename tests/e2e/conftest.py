@@ -32,6 +32,12 @@ def _server_setup() -> None:
     from django.conf import settings
 
     settings.DATABASES["default"]["CONN_MAX_AGE"] = 0
+    # The fork copied asgiref's one-thread executor without its thread: start a fresh one.
+    from concurrent.futures import ThreadPoolExecutor
+
+    from asgiref.sync import SyncToAsync
+
+    SyncToAsync.single_thread_executor = ThreadPoolExecutor(max_workers=1)
 
 
 class LiveServer:
