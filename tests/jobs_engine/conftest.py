@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import timedelta
 
 import docker
@@ -85,3 +86,54 @@ def recipe(catalog, member_user, team, serving_image):
             "env": {"USE_PFA_HIGH_PRECISION_MODE": "1", "VLLM_SIM_STARTUP_SECONDS": "1"},
         },
     )
+
+
+def deploy_slow(member_user, recipe, booking, startup_seconds: int):
+    """Deploy a version whose server takes its time to start; returns (deployment, job)."""
+    from jobs.services import deployments
+    from jobs.services.recipes import edit_recipe
+
+    version = edit_recipe(
+        member_user,
+        recipe,
+        values={
+            "env": {
+                "USE_PFA_HIGH_PRECISION_MODE": "1",
+                "VLLM_SIM_STARTUP_SECONDS": str(startup_seconds),
+            }
+        },
+    )
+    deployment = deployments.deploy(actor=member_user, recipe_version=version, booking=booking)
+    return deployment, deployment.jobs.get()
+
+
+class JobThread(threading.Thread):
+    """Runs a job as a worker would, on a thread; `join_status()` gives how it ended."""
+
+    def __init__(self, job_id: int) -> None:
+        super().__init__(daemon=True)
+        self.job_id = job_id
+        self.status: str | None = None
+        self.start()
+
+    def run(self) -> None:
+        from django.db import connections
+
+        from jobs.tasks import run_job
+
+        try:
+            self.status = run_job(self.job_id)
+        finally:
+            connections.close_all()
+
+    def join_status(self, timeout: float) -> str | None:
+        self.join(timeout=timeout)
+        return self.status
+
+
+def wait_for_step(job_id: int, index: int, status: str = "running", timeout: float = 60) -> None:
+    """Until the job's step number `index` has the given status."""
+    from devsim.client import wait_for
+    from jobs.models import Job
+
+    wait_for(lambda: Job.objects.get(pk=job_id).steps[index]["status"] == status, timeout=timeout)

@@ -12,6 +12,7 @@ from jobs.choices import DeploymentStatus, JobStatus
 from jobs.models import Job, LogChunk
 from jobs.services import deployments
 from jobs.tasks import run_job
+from tests.jobs_engine.conftest import JobThread, deploy_slow, wait_for_step
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.devsim]
 
@@ -108,9 +109,7 @@ def test_failing_server_fails_the_job_with_exit_code_and_frees_the_cards(
         recipe,
         values={"env": {"USE_PFA_HIGH_PRECISION_MODE": "1", "VLLM_SIM_FAIL_STARTUP": "1"}},
     )
-    deployment = deployments.deploy(
-        actor=member_user, recipe_version=version, booking=booking
-    )
+    deployment = deployments.deploy(actor=member_user, recipe_version=version, booking=booking)
     job = deployment.jobs.get()
     assert run_job(job.pk) == JobStatus.FAILED
     job.refresh_from_db()
@@ -130,33 +129,12 @@ def test_failing_server_fails_the_job_with_exit_code_and_frees_the_cards(
 
 def test_cancel_stops_the_remote_work(booking, recipe, member_user):
     from jobs.services.jobs import cancel_job
-    from jobs.services.recipes import edit_recipe
 
-    version = edit_recipe(
-        member_user,
-        recipe,
-        values={"env": {"USE_PFA_HIGH_PRECISION_MODE": "1", "VLLM_SIM_STARTUP_SECONDS": "60"}},
-    )
-    deployment = deployments.deploy(
-        actor=member_user, recipe_version=version, booking=booking
-    )
-    job = deployment.jobs.get()
-    import threading
-
-    from django.db import connections
-
-    result = {}
-
-    def run() -> None:
-        result["status"] = run_job(job.pk)
-        connections.close_all()
-
-    worker = threading.Thread(target=run)
-    worker.start()
-    wait_for(lambda: Job.objects.get(pk=job.pk).steps[3]["status"] == "running", timeout=30)
+    deployment, job = deploy_slow(member_user, recipe, booking, 60)
+    worker = JobThread(job.pk)
+    wait_for_step(job.pk, 3, timeout=30)
     cancel_job(Job.objects.get(pk=job.pk), actor=member_user)
-    worker.join(timeout=30)
-    assert result["status"] == JobStatus.CANCELLED
+    assert worker.join_status(30) == JobStatus.CANCELLED
     assert (
         docker.from_env().containers.list(all=True, filters={"name": deployment.container_name})
         == []

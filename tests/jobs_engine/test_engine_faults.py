@@ -21,8 +21,8 @@ from jobs.services import deployments
 from jobs.services.jobs import reconcile_stale
 from jobs.services.recipes import edit_recipe
 from jobs.services.reconcile import remove_orphans
-from jobs.tasks import run_job
 from tests.conftest import TEST_PREFIX
+from tests.jobs_engine.conftest import JobThread, deploy_slow, wait_for_step
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.devsim]
 ROOT = Path(__file__).resolve().parents[2]
@@ -83,9 +83,7 @@ def test_worker_killed_mid_deploy_fails_cleanly_without_a_second_container(
     )
     worker = start_worker(tmp_path, "first")
     try:
-        deployment = deployments.deploy(
-            actor=member_user, recipe_version=version, booking=booking
-        )
+        deployment = deployments.deploy(actor=member_user, recipe_version=version, booking=booking)
         job = deployment.jobs.get()
         # the worker claims it (conditional update) and gets as far as waiting for readiness
         wait_for(lambda: Job.objects.get(pk=job.pk).steps[3]["status"] == "running", timeout=60)
@@ -119,41 +117,19 @@ def test_worker_killed_mid_deploy_fails_cleanly_without_a_second_container(
     deployment.refresh_from_db()
     assert deployment.status == DeploymentStatus.FAILED
     # the cards are free again: a new deployment on them is accepted
-    again = deployments.deploy(
-        actor=member_user, recipe_version=version, booking=booking
-    )
+    again = deployments.deploy(actor=member_user, recipe_version=version, booking=booking)
     assert again.pk != deployment.pk
 
 
 def test_node_unreachable_during_deploy_fails_naming_the_node(booking, recipe, member_user, devsim):
-    version = edit_recipe(
-        member_user,
-        recipe,
-        values={"env": {"USE_PFA_HIGH_PRECISION_MODE": "1", "VLLM_SIM_STARTUP_SECONDS": "30"}},
-    )
-    deployment = deployments.deploy(
-        actor=member_user, recipe_version=version, booking=booking
-    )
-    job = deployment.jobs.get()
-    import threading
-
-    from django.db import connections
-
-    outcome = {}
-
-    def run() -> None:
-        outcome["status"] = run_job(job.pk)
-        connections.close_all()
-
-    thread = threading.Thread(target=run)
-    thread.start()
-    wait_for(lambda: Job.objects.get(pk=job.pk).steps[3]["status"] == "running", timeout=60)
     from fleet.remote import pool
 
+    deployment, job = deploy_slow(member_user, recipe, booking, 30)
+    worker = JobThread(job.pk)
+    wait_for_step(job.pk, 3)
     devsim.fault_down("node-a")
     pool.close_all()
-    thread.join(timeout=90)
-    assert outcome["status"] == JobStatus.FAILED
+    assert worker.join_status(90) == JobStatus.FAILED
     job.refresh_from_db()
     assert job.error.startswith("node-a: unreachable:"), job.error
     deployment.refresh_from_db()
