@@ -33,8 +33,8 @@ def machine_cpu_seconds() -> float:
     return (user + nice + system + irq + softirq) / os.sysconf("SC_CLK_TCK")
 
 
-def setup_django(db: Path) -> None:
-    os.environ["DATABASE_URL"] = f"sqlite:///{db}"
+def setup_django(url: str) -> None:
+    os.environ["DATABASE_URL"] = url
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     os.environ["LOG_LEVEL"] = "WARNING"
     import django
@@ -139,11 +139,20 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[10, 50, 100])
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--no-ansible", action="store_true")
+    parser.add_argument(
+        "--database-url",
+        default=os.environ.get("BENCH_DATABASE_URL", ""),
+        help="a PostgreSQL URL as in production (the database is emptied); default SQLite",
+    )
     args = parser.parse_args()
     OUT.mkdir(parents=True, exist_ok=True)
     db = OUT / "poll.sqlite3"
     db.unlink(missing_ok=True)
-    setup_django(db)
+    setup_django(args.database_url or f"sqlite:///{db}")
+    if args.database_url:
+        from django.core.management import call_command
+
+        call_command("flush", "--noinput", verbosity=0)
 
     from devsim.fleet import Fleet
     from devsim.nodes import NodeSpec

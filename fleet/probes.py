@@ -40,12 +40,13 @@ def build_script(paths: ProbePaths, *, full: bool, board_npu: int = 0) -> str:
             'while read -r k v _; do case $k in MemTotal:|MemAvailable:) echo "$k $v kB";; '
             "esac; done < /proc/meminfo",
         ),
-        _section("disk", f"df -Pk {shlex.quote(paths.weights_dir)}"),
         _section("docker", "command -v docker || echo absent"),
         _section("npusmi", f'{smi} info 2>&1; echo "{MARK}rc=$?"'),
     ]
     if full:
+        # Slow-changing facts (free disk included): every FULL_EVERY probes, not every probe.
         parts += [
+            _section("disk", f"df -Pk {shlex.quote(paths.weights_dir)}"),
             _section("os", "cat /etc/os-release 2>/dev/null"),
             _section("uname", "uname -m; uname -r; nproc"),
             _section("cpu", "grep -m1 -E '^(model name|CPU part|Model)' /proc/cpuinfo"),
@@ -154,7 +155,8 @@ def parse_report(
     facts: dict[str, Any] = {}
     facts["ip_forward"] = _int(sec.get("ipfwd", ""))
     facts.update(_meminfo(sec.get("mem", "")))
-    facts.update(_disk(sec.get("disk", "")))
+    if "disk" in sec:
+        facts.update(_disk(sec["disk"]))
     facts["docker_installed"] = sec.get("docker", "absent").strip() not in ("", "absent")
     device_map = dict(device_map or {})
     if full:

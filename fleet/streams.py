@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
+import threading
+from collections.abc import Iterator
 from typing import Any
 
 from asgiref.sync import async_to_sync
@@ -45,14 +49,43 @@ def node_summary(node: Node, cards: list[Any]) -> dict[str, Any]:
     }
 
 
+@contextlib.contextmanager
+def batched() -> Iterator[None]:
+    """Collect the node updates of many probes (any thread) and send them in one go at the end."""
+    collected: list[dict] = []
+    lock = threading.Lock()
+    _Batch.active = (collected, lock)
+    try:
+        yield
+    finally:
+        _Batch.active = None
+        _send(list(collected))
+
+
+class _Batch:
+    active: tuple[list[dict], threading.Lock] | None = None
+
+
 def broadcast_node(node: Node, cards: list[Any]) -> None:
     """Send a node's new state to every open overview; a broken layer never fails a probe."""
-    layer = get_channel_layer()
-    if layer is None:
+    message = {"type": "node.update", "node": node_summary(node, cards)}
+    batch = _Batch.active
+    if batch is not None:
+        with batch[1]:
+            batch[0].append(message)
         return
+    _send([message])
+
+
+def _send(messages: list[dict]) -> None:
+    layer = get_channel_layer()
+    if layer is None or not messages:
+        return
+
+    async def send_all() -> None:
+        await asyncio.gather(*(layer.group_send(FLEET_GROUP, m) for m in messages))
+
     try:
-        async_to_sync(layer.group_send)(
-            FLEET_GROUP, {"type": "node.update", "node": node_summary(node, cards)}
-        )
+        async_to_sync(send_all)()
     except Exception as exc:  # Redis down: the page catches up on the next probe.
-        log.warning("could not broadcast node %s: %s", node.name, exc)
+        log.warning("could not broadcast %d node update(s): %s", len(messages), exc)

@@ -16,7 +16,7 @@ from fleet.models import Card, CardSample, Node
 from fleet.remote import ErrorKind, RemoteError, pool
 from fleet.remote_shell import shells
 from fleet.services.nodes import target_for
-from fleet.streams import broadcast_node
+from fleet.streams import batched, broadcast_node
 
 log = logging.getLogger(__name__)
 
@@ -53,10 +53,11 @@ def probe_many(node_ids: list[int], *, workers: int = 32) -> dict[int, str]:
         threading.Thread(target=worker, daemon=True)
         for _ in range(max(1, min(workers, len(node_ids))))
     ]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    with batched():  # one round of websocket updates for the whole fleet
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
     return results
 
 
