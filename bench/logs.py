@@ -87,6 +87,8 @@ def setup(db_url: str) -> dict:
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0)
+    if not db_url.startswith("sqlite"):
+        call_command("flush", "--noinput", verbosity=0)  # a benchmark database starts empty
     from django.contrib.auth import get_user_model
     from django.contrib.sessions.backends.db import SessionStore
 
@@ -106,8 +108,10 @@ def setup(db_url: str) -> dict:
 def make_deployment(ctx: dict, node, image: str, name: str):
     from jobs.choices import DeploymentStatus, JobKind, JobStatus
     from jobs.models import Deployment, Job
+    from jobs.services.catalog_edits import ensure_seed_catalog
     from jobs.services.recipes import create_recipe
 
+    ensure_seed_catalog()  # an emptied benchmark database has lost the migrated catalog
     recipe = create_recipe(
         ctx["user"],
         team=ctx["team"],
