@@ -106,11 +106,22 @@ def test_database_url_selects_sqlite_or_postgresql():
 
 def test_production_static_files_collect_with_hashed_names(tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO", "PYTEST"))}
-    env.update(DEBUG="0", SECRET_KEY="s" * 50, FLEET_CREDENTIALS_KEY=GOOD_KEY,
-               STATIC_ROOT=str(tmp_path), NPUFLEET_ENV_FILE="",
-               DJANGO_SETTINGS_MODULE="config.settings")
-    result = subprocess.run([sys.executable, "manage.py", "collectstatic", "--noinput"],
-                            cwd=ROOT, env=env, capture_output=True, text=True, timeout=180)
+    env.update(
+        DEBUG="0",
+        SECRET_KEY="s" * 50,
+        FLEET_CREDENTIALS_KEY=GOOD_KEY,
+        STATIC_ROOT=str(tmp_path),
+        NPUFLEET_ENV_FILE="",
+        DJANGO_SETTINGS_MODULE="config.settings",
+    )
+    result = subprocess.run(
+        [sys.executable, "manage.py", "collectstatic", "--noinput"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     manifest = (tmp_path / "staticfiles.json").read_text()
     assert "vendor/xterm.js" in manifest and "app/app.css" in manifest
