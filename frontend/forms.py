@@ -115,3 +115,4 @@ class AcceptHostKeyForm(forms.Form):
     """The fingerprint the admin reviewed and accepts."""
 
     fingerprint = forms.CharField(max_length=100)
+    jump_fingerprint = forms.CharField(max_length=100, required=False)

@@ -235,7 +235,10 @@ def node_accept_key(request: HttpRequest, pk: int) -> HttpResponse:
     if form.is_valid():
         try:
             node = nodes.accept_host_key(
-                node, actor=request.user, fingerprint=form.cleaned_data["fingerprint"]
+                node,
+                actor=request.user,
+                fingerprint=form.cleaned_data["fingerprint"],
+                jump_fingerprint=form.cleaned_data["jump_fingerprint"],
             )
         except DomainError as exc:
             form.add_error("fingerprint", exc.message)

@@ -60,6 +60,8 @@ class NodeSerializer(serializers.ModelSerializer):
     has_password = serializers.SerializerMethodField()
     card_count = serializers.SerializerMethodField()
     card_memory_gb = serializers.IntegerField(read_only=True)
+    jump_host_key_fingerprint = serializers.CharField(read_only=True)
+    seen_jump_host_key_fingerprint = serializers.CharField(read_only=True)
     chip_name = serializers.CharField(read_only=True)
 
     class Meta:
@@ -89,6 +91,8 @@ class NodeSerializer(serializers.ModelSerializer):
             "host_key_fingerprint",
             "host_key_status",
             "seen_host_key_fingerprint",
+            "jump_host_key_fingerprint",
+            "seen_jump_host_key_fingerprint",
             "status",
             "consecutive_failures",
             "last_error",
@@ -139,6 +143,12 @@ class NodeSerializer(serializers.ModelSerializer):
 
 
 class AcceptHostKeySerializer(serializers.Serializer):
+    jump_fingerprint = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="The bastion's fingerprint (seen_jump_host_key_fingerprint), when it has one.",
+    )
     fingerprint = serializers.CharField(
         help_text="The SHA256 fingerprint the admin reviewed (seen_host_key_fingerprint)."
     )

@@ -77,7 +77,10 @@ class NodeViewSet(viewsets.ModelViewSet):
         body = AcceptHostKeySerializer(data=request.data)
         body.is_valid(raise_exception=True)
         node = nodes.accept_host_key(
-            self.get_object(), actor=request.user, fingerprint=body.validated_data["fingerprint"]
+            self.get_object(),
+            actor=request.user,
+            fingerprint=body.validated_data["fingerprint"],
+            jump_fingerprint=body.validated_data["jump_fingerprint"],
         )
         tasks.probe_node.delay(node.pk, True)
         return Response(self.get_serializer(node).data)

@@ -34,6 +34,9 @@ class Node(models.Model):
         max_length=300, blank=True, help_text="user@host:port of a bastion, same credentials."
     )
     jump_host_key = models.TextField(blank=True, help_text="Accepted bastion key: 'type base64'.")
+    seen_jump_host_key = models.TextField(
+        blank=True, help_text="Bastion key last offered, awaiting review: 'type base64'."
+    )
     labels = models.JSONField(default=list, blank=True)
     notes = models.TextField(blank=True)
 
@@ -84,6 +87,16 @@ class Node(models.Model):
         return self.name
 
     @property
+    def jump_host_key_fingerprint(self) -> str:
+        """SHA256 fingerprint of the accepted bastion key."""
+        return _fingerprint(self.jump_host_key)
+
+    @property
+    def seen_jump_host_key_fingerprint(self) -> str:
+        """SHA256 fingerprint of the bastion key waiting for review."""
+        return _fingerprint(self.seen_jump_host_key)
+
+    @property
     def chip_name(self) -> str:
         """The chip model of the node's cards, as npu-smi names it."""
         return str(self.facts.get("chip_name", ""))
@@ -95,6 +108,12 @@ class Node(models.Model):
             return choices.CHIP_MEMORY_GB[self.chip_name]
         total = self.facts.get("hbm_total_mb")
         return round(total / 1024) if total else None
+
+
+def _fingerprint(stored: str) -> str:
+    from fleet.remote import HostKey
+
+    return HostKey.parse(stored).fingerprint if stored else ""
 
 
 class CardQuerySet(models.QuerySet):

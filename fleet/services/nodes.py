@@ -15,6 +15,7 @@ from fleet.errors import Conflict, Invalid, NotAllowed
 from fleet.models import Node
 from fleet.remote import (
     Endpoint,
+    ErrorKind,
     HostKey,
     RemoteError,
     Target,
@@ -170,7 +171,7 @@ def update_node(node: Node, *, actor, values: dict[str, Any]) -> Node:
 
 def _forget_keys(node: Node) -> None:
     node.host_key = node.host_key_type = node.host_key_fingerprint = ""
-    node.jump_host_key = ""
+    node.jump_host_key = node.seen_jump_host_key = ""
     node.host_key_status = HostKeyStatus.UNKNOWN
     node.status = NodeStatus.NEW
 
@@ -189,15 +190,26 @@ def scan_host_key(node: Node) -> Node:
     jump_target = None
     try:
         if target.jump is not None:
-            jump_key = fetch_host_key(target.jump, settings.FLEET_SSH_CONNECT_TIMEOUT)
-            node.jump_host_key = node.jump_host_key or f"{jump_key.key_type} {jump_key.base64}"
+            offered = fetch_host_key(target.jump, settings.FLEET_SSH_CONNECT_TIMEOUT)
+            offered_text = f"{offered.key_type} {offered.base64}"
+            pinned = node.jump_host_key
+            if pinned and HostKey.parse(pinned).base64 != offered.base64:
+                raise RemoteError(
+                    ErrorKind.HOST_KEY_CHANGED,
+                    f"the bastion {node.jump_host} offered {offered.fingerprint}, not the accepted "
+                    f"{HostKey.parse(pinned).fingerprint}; connection refused",
+                    permanent=True,
+                    fingerprint=offered.fingerprint,
+                )
+            # Until an admin accepts it, the bastion's key is only used to read the node's key.
+            node.seen_jump_host_key = "" if pinned else offered_text
             jump_target = Target(
-                key=f"node-{node.pk}-jump",
+                key=f"node-{node.pk}-jump-scan",
                 endpoint=Endpoint(
                     target.jump.host,
                     target.jump.port,
                     target.jump.username,
-                    HostKey.parse(node.jump_host_key),
+                    HostKey.parse(pinned or offered_text),
                 ),
                 private_key=target.private_key,
                 passphrase=target.passphrase,
@@ -209,11 +221,14 @@ def scan_host_key(node: Node) -> Node:
         Node.objects.filter(pk=node.pk).update(last_error=str(exc), last_error_kind=exc.kind.value)
         node.last_error, node.last_error_kind = str(exc), exc.kind.value
         return node
+    finally:
+        if jump_target is not None:
+            pool.close(jump_target.key)
     updates: dict[str, Any] = {
         "seen_host_key_type": key.key_type,
         "seen_host_key": key.base64,
         "seen_host_key_fingerprint": key.fingerprint,
-        "jump_host_key": node.jump_host_key,
+        "seen_jump_host_key": node.seen_jump_host_key,
     }
     if node.host_key_status != HostKeyStatus.ACCEPTED:
         updates["host_key_status"] = HostKeyStatus.PENDING
@@ -225,11 +240,25 @@ def scan_host_key(node: Node) -> Node:
     return node
 
 
-def accept_host_key(node: Node, *, actor, fingerprint: str) -> Node:
-    """Pin the key the admin reviewed; refuses if the node now offers a different one."""
+def accept_host_key(node: Node, *, actor, fingerprint: str, jump_fingerprint: str = "") -> Node:
+    """Pin the key(s) the admin reviewed; refuses if a different one is offered now.
+
+    A node behind a bastion whose key is not accepted yet needs both fingerprints.
+    """
     _require_admin(actor)
     with transaction.atomic():
         locked = Node.objects.select_for_update().get(pk=node.pk)
+        if locked.seen_jump_host_key:
+            seen_jump = locked.seen_jump_host_key_fingerprint
+            if jump_fingerprint.strip() != seen_jump:
+                raise Conflict(
+                    f"the bastion {locked.jump_host} offers {seen_jump}, not "
+                    f"{jump_fingerprint.strip()!r}: review the bastion's fingerprint and accept "
+                    "it together with the node's",
+                    field="jump_fingerprint",
+                )
+            locked.jump_host_key = locked.seen_jump_host_key
+            locked.seen_jump_host_key = ""
         if not locked.seen_host_key:
             raise Invalid(
                 "no host key has been read from this node yet: scan it first", field="fingerprint"

@@ -12,6 +12,7 @@ from devsim.client import DevsimFleet
 from devsim.fleet import Fleet
 from devsim.nodes import NodeSpec
 from fleet.choices import NodeStatus
+from fleet.errors import Conflict
 from fleet.remote import Endpoint, ErrorKind, HostKey, RemoteError, SSHPool, Target
 from fleet.services import nodes, probing
 from tests.helpers import node_values, onboard
@@ -74,8 +75,25 @@ def test_node_behind_a_jump_host(devsim, admin_user):
     )
     node = nodes.register_node(actor=admin_user, values=values)
     assert node.seen_host_key_fingerprint == dev.host_key_fingerprint, node.last_error
+    # the bastion's key is read for review, not trusted: accepting needs its fingerprint too
+    assert node.jump_host_key == ""
+    assert node.seen_jump_host_key_fingerprint == bastion.host_key_fingerprint
+    with pytest.raises(Conflict, match="bastion"):
+        nodes.accept_host_key(node, actor=admin_user, fingerprint=dev.host_key_fingerprint)
+    with pytest.raises(Conflict, match="bastion"):
+        nodes.accept_host_key(
+            node,
+            actor=admin_user,
+            fingerprint=dev.host_key_fingerprint,
+            jump_fingerprint="SHA256:someone-else",
+        )
+    node = nodes.accept_host_key(
+        node,
+        actor=admin_user,
+        fingerprint=dev.host_key_fingerprint,
+        jump_fingerprint=bastion.host_key_fingerprint,
+    )
     assert bastion.host_key.split()[1] in node.jump_host_key
-    node = nodes.accept_host_key(node, actor=admin_user, fingerprint=dev.host_key_fingerprint)
     node = probing.probe_node(node.pk)
     assert node.last_error == ""
     assert node.cards.count() == 8
@@ -154,3 +172,27 @@ def test_kept_shell_survives_exit_and_timeouts(devsim):
     assert caught.value.kind == ErrorKind.TIMEOUT
     # a fresh shell replaces the killed one
     assert sessions.run(node, "echo three >&2; echo four", timeout=5).stdout == "four\n"
+
+
+def test_a_changed_bastion_key_is_refused(devsim, admin_user):
+    bastion = devsim.node("node-a")
+    dev = devsim.node("node-b")
+    node = nodes.register_node(
+        actor=admin_user,
+        values=node_values(
+            dev, "behind-bastion-2", jump_host=f"{bastion.user}@{bastion.host}:{bastion.port}"
+        ),
+    )
+    node = nodes.accept_host_key(
+        node,
+        actor=admin_user,
+        fingerprint=dev.host_key_fingerprint,
+        jump_fingerprint=bastion.host_key_fingerprint,
+    )
+    # pretend a different bastion key had been accepted: the real one is now a change
+    other = devsim.node("node-c").host_key
+    type(node).objects.filter(pk=node.pk).update(jump_host_key=other)
+    node.refresh_from_db()
+    node = nodes.scan_host_key(node)
+    assert node.last_error_kind == ErrorKind.HOST_KEY_CHANGED.value
+    assert "bastion" in node.last_error and bastion.host_key_fingerprint in node.last_error
