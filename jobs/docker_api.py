@@ -162,9 +162,14 @@ def http_on_node(
         channel = transport.open_channel(
             "direct-tcpip", ("127.0.0.1", port), ("127.0.0.1", 0), timeout=timeout
         )
-    except (paramiko.ChannelException, paramiko.SSHException, OSError) as exc:
+    except paramiko.ChannelException as exc:
         raise RemoteError(
             ErrorKind.UNREACHABLE, f"{node.name}: nothing answers on port {port} ({exc})"
+        ) from None
+    except (paramiko.SSHException, OSError, EOFError) as exc:
+        pool.close(target_for(node).key)
+        raise RemoteError(
+            ErrorKind.UNREACHABLE, f"{node.name}: SSH connection lost ({exc or type(exc).__name__})"
         ) from None
     channel.settimeout(timeout)
     payload = json.dumps(body).encode() if body is not None else b""
@@ -189,7 +194,7 @@ def http_on_node(
         response = http.client.HTTPResponse(_Replay(bytes(received)), method=method)
         response.begin()
         raw = response.read().decode("utf-8", "replace")
-    except (OSError, http.client.HTTPException) as exc:
+    except (OSError, EOFError, paramiko.SSHException, http.client.HTTPException) as exc:
         raise RemoteError(
             ErrorKind.TIMEOUT if isinstance(exc, TimeoutError) else ErrorKind.UNREACHABLE,
             f"{node.name}:{port} {method} {path} failed ({exc}; {len(received)} bytes received)",

@@ -7,6 +7,7 @@ import threading
 import traceback
 from collections.abc import Iterator
 
+import paramiko
 from django.conf import settings
 from django.db import connections
 from django.utils import timezone
@@ -52,6 +53,13 @@ class Runner:
             self._safely(self.on_cancel)
         except RemoteError as exc:
             status, error = JobStatus.FAILED, f"{self.job.node_name}: {exc}"
+            self._safely(self.on_failure)
+        except (EOFError, OSError, paramiko.SSHException) as exc:
+            # A transport that died under a call no seam wrapped: the node side failed.
+            error = (
+                f"{self.job.node_name}: unreachable: connection lost ({type(exc).__name__}: {exc})"
+            )
+            status = JobStatus.FAILED
             self._safely(self.on_failure)
         except StepFailed as exc:
             status, error = JobStatus.FAILED, str(exc)
