@@ -42,14 +42,23 @@ def render_910b(node: Node) -> list[str]:
         "| Process memory(MB)      |"
     )
     out.append(sep)
+    return out + process_rows(node, sep, chip=18, pid=14, memory=24, width=95)
+
+
+def process_rows(
+    node: Node, sep: str, *, chip: int, pid: int, memory: int, width: int
+) -> list[str]:
+    """The process section's rows, one block per NPU, in the layout's column widths."""
+    out: list[str] = []
     for card in node.cards:
         npu = card["npu"]
         if not node.procs[npu]:
-            out.append("| " + f"No running processes found in NPU {npu}".ljust(95) + "|")
+            out.append("| " + f"No running processes found in NPU {npu}".ljust(width) + "|")
         for proc in node.procs[npu]:
             name = str(proc.get("name", ""))[:25]
             out.append(
-                f"| {npu:<8}{0:<18}| {proc['pid']!s:<14}| {name:<25}| {proc['hbm_mb']!s:<24}|"
+                f"| {npu:<8}{0:<{chip}}| {proc['pid']!s:<{pid}}| {name:<25}"
+                f"| {proc['hbm_mb']!s:<{memory}}|"
             )
         out.append(sep)
     return out
@@ -86,14 +95,4 @@ def render_310p(node: Node) -> list[str]:
         "| Process memory(MB)        |"
     )
     out.append(sep)
-    for card in node.cards:
-        npu = card["npu"]
-        if not node.procs[npu]:
-            out.append("| " + f"No running processes found in NPU {npu}".ljust(103) + "|")
-        for proc in node.procs[npu]:
-            name = str(proc.get("name", ""))[:25]
-            out.append(
-                f"| {npu:<8}{0:<22}| {proc['pid']!s:<16}| {name:<25}| {proc['hbm_mb']!s:<26}|"
-            )
-        out.append(sep)
-    return out
+    return out + process_rows(node, sep, chip=22, pid=16, memory=26, width=103)

@@ -17,7 +17,7 @@ from jobs.docker_api import docker_on, http_on_node
 from jobs.follow import Control, follow_in_thread
 from jobs.models import Deployment
 from jobs.runners.base import Runner, StepFailed
-from jobs.services.deployments import _check_booking
+from jobs.services.deployments import check_booking
 from jobs.services.placement import placement_for as target_for
 from jobs.services.recipes import review
 from jobs.services.rendering import render_version
@@ -170,7 +170,7 @@ class DeployRunner(_DeploymentRunner):
         deployment = self.deployment
         if deployment.booking is None:
             raise StepFailed("the deployment's booking is gone")
-        _check_booking(deployment.booking, deployment.cards)
+        check_booking(deployment.booking, deployment.cards)
         messages = review(
             "inference", self.recipe.content(), target_for(self.node, tuple(deployment.cards))
         )

@@ -45,7 +45,8 @@ def _require_member(actor, team_id: int) -> None:
         raise NotAllowed("you are not a member of the team that holds these cards", field="booking")
 
 
-def _check_booking(booking: Booking, cards: Sequence[int]) -> None:
+def check_booking(booking: Booking, cards: Sequence[int]) -> None:
+    """Refuse unless the booking holds these cards right now (409 naming the field)."""
     now = timezone.now()
     if booking.status in (BookingStatus.CANCELLED, BookingStatus.ENDED) or not (
         booking.start <= now < booking.end
@@ -120,7 +121,7 @@ def deploy(
     with transaction.atomic():
         locked = Booking.objects.select_for_update().get(pk=booking.pk)
         Node.objects.select_for_update().get(pk=node.pk)
-        _check_booking(locked, chosen)
+        check_booking(locked, chosen)
         _check_free(node, chosen)
         messages = review(recipe.kind, recipe_version.content(), target_for(node, tuple(chosen)))
         if any(m.level == "error" for m in messages):
@@ -186,7 +187,7 @@ def stop(deployment: Deployment, *, actor) -> Job:
 def restart(deployment: Deployment, *, actor) -> Job:
     """Queue a restart; the cards must still be booked and free of other containers."""
     if deployment.booking is not None:
-        _check_booking(deployment.booking, deployment.cards)
+        check_booking(deployment.booking, deployment.cards)
     _check_free(deployment.node, deployment.cards, exclude=deployment.pk)
     return _operate(deployment, actor, JobKind.RESTART, RESTART_STEPS)
 
@@ -202,7 +203,7 @@ def retry(job: Job, *, actor) -> Job:
     if job.kind == JobKind.DEPLOY:
         if deployment.booking is None:
             raise Conflict("the deployment's booking is gone; deploy anew", field="booking")
-        _check_booking(deployment.booking, deployment.cards)
+        check_booking(deployment.booking, deployment.cards)
         _check_free(deployment.node, deployment.cards, exclude=deployment.pk)
         Deployment.objects.filter(pk=deployment.pk).update(
             status=DeploymentStatus.PENDING, error="", exit_code=None
