@@ -154,9 +154,11 @@ class DeployRunner(_DeploymentRunner):
         with self.step("create"):
             self._create()
         with self.step("start"):
-            self._start_following()
             with docker_on(self.node) as client:
                 self._container(client).start()
+            # Follow once it runs: `logs --follow` on a container not yet started ends at once.
+            # Docker keeps the output from the start, so nothing printed meanwhile is missed.
+            self._start_following()
             _set(self.deployment, status=DeploymentStatus.STARTING)
         with self.step("ready"):
             self.wait_ready()
@@ -281,12 +283,12 @@ class RestartRunner(_DeploymentRunner):
 
     def run(self) -> None:
         with self.step("restart"):
-            self._start_following()
             with docker_on(self.node) as client:
                 container = self._container(client)
                 if container is None:
                     raise StepFailed("the container is gone: deploy again instead")
                 container.restart(timeout=settings.JOBS_STOP_TIMEOUT)
+            self._start_following()  # from the saved cursor: no line twice, none lost
             _set(self.deployment, status=DeploymentStatus.STARTING, exit_code=None)
         with self.step("ready"):
             self.wait_ready()
