@@ -25,7 +25,11 @@ CARD_HEAD = "序号 模型名 32GB显存 64GB显存 最小卡数 最大序列(K)
 def _lines(seed: str) -> tuple[str, ...]:
     path = SEEDS_DIR / seed
     if not path.exists():
-        pytest.skip(f"seed manuals not found at {SEEDS_DIR}")
+        pytest.fail(
+            f"seed manuals not found: expected {path} (set NPUFLEET_SEEDS_DIR, or put the "
+            "'shared' folder next to the repository root)",
+            pytrace=False,
+        )
     return tuple(path.read_text(encoding="utf-8").splitlines())
 
 

@@ -43,7 +43,11 @@ TODAY = f"{timezone.localdate():%Y-%m-%d}"
 def _seed_lines(seed: str) -> tuple[str, ...]:
     path = SEEDS_DIR / seed
     if not path.exists():
-        pytest.skip(f"seed manuals not found at {SEEDS_DIR}")
+        pytest.fail(
+            f"seed manuals not found: expected {path} (set NPUFLEET_SEEDS_DIR, or put the "
+            "'shared' folder next to the repository root)",
+            pytrace=False,
+        )
     return tuple(path.read_text(encoding="utf-8").splitlines())
 
 
