@@ -8,7 +8,9 @@ DEFAULT_DEVICE_DIR = "/dev"
 DEFAULT_DRIVER_DIR = "/usr/local/Ascend/driver"
 DEFAULT_NPU_SMI_PATH = "/usr/local/sbin/npu-smi"
 DEFAULT_INSTALL_INFO_PATH = "/etc/ascend_install.info"
-DEFAULT_WEIGHTS_DIR = "/"
+DEFAULT_WEIGHTS_DIR = "/data/models"
+# Each team's workspace on a node is <workspace root>/<team slug>.
+DEFAULT_WORKSPACE_ROOT = "/data/npufleet/workspaces"
 MANAGEMENT_DEVICES = ("davinci_manager", "devmm_svm", "hisi_hdc")
 # Docker label set on every container the dashboard starts.
 MANAGED_LABEL = "npufleet.managed"

@@ -29,6 +29,7 @@ ANSIBLE_VARS = {
     "npufleet_driver_dir": "driver_dir",
     "npufleet_device_dir": "device_dir",
     "npufleet_weights_dir": "weights_dir",
+    "npufleet_workspace_root": "workspace_root",
     "npufleet_expected_cards": "expected_cards",
     "npufleet_notes": "notes",
 }
@@ -50,6 +51,7 @@ CSV_COLUMNS = {
     "npu_smi_path",
     "install_info_path",
     "weights_dir",
+    "workspace_root",
     "expected_cards",
 }
 

@@ -64,6 +64,12 @@ class NodeForm(forms.Form):
         label="Install info", initial=choices.DEFAULT_INSTALL_INFO_PATH
     )
     weights_dir = forms.CharField(label="Weights dir", initial=choices.DEFAULT_WEIGHTS_DIR)
+    workspace_root = forms.CharField(
+        label="Workspace root",
+        initial=choices.DEFAULT_WORKSPACE_ROOT,
+        help_text="Each team's folder is <workspace root>/<team slug>; containers may mount "
+        "only there and below the weights dir.",
+    )
     expected_cards = forms.IntegerField(
         label="Expected cards", initial=8, min_value=1, max_value=64
     )

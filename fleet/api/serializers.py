@@ -86,6 +86,7 @@ class NodeSerializer(serializers.ModelSerializer):
             "npu_smi_path",
             "install_info_path",
             "weights_dir",
+            "workspace_root",
             "expected_cards",
             "network_mode",
             "host_key_fingerprint",

@@ -39,6 +39,7 @@ class AuditAction(models.TextChoices):
     RELEASE = "release", "Released automatically"
     STOP = "stop", "Containers stopped"
     TEAM = "team", "Team settings changed"
+    POLICY = "policy", "Container policy changed"
 
 
 class NotificationKind(models.TextChoices):

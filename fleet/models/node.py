@@ -45,6 +45,11 @@ class Node(models.Model):
     npu_smi_path = models.CharField(max_length=255, default=choices.DEFAULT_NPU_SMI_PATH)
     install_info_path = models.CharField(max_length=255, default=choices.DEFAULT_INSTALL_INFO_PATH)
     weights_dir = models.CharField(max_length=255, default=choices.DEFAULT_WEIGHTS_DIR)
+    workspace_root = models.CharField(
+        max_length=255,
+        default=choices.DEFAULT_WORKSPACE_ROOT,
+        help_text="Each team's folder on the node is <workspace root>/<team slug>.",
+    )
     expected_cards = models.PositiveSmallIntegerField(default=8)
     network_mode = models.CharField(
         max_length=10,

@@ -26,7 +26,14 @@ from fleet.remote import (
 
 log = logging.getLogger(__name__)
 
-PATH_FIELDS = ("device_dir", "driver_dir", "npu_smi_path", "install_info_path", "weights_dir")
+PATH_FIELDS = (
+    "device_dir",
+    "driver_dir",
+    "npu_smi_path",
+    "install_info_path",
+    "weights_dir",
+    "workspace_root",
+)
 PLAIN_FIELDS = (
     "network_mode",
     "host",
@@ -66,6 +73,7 @@ def target_for(node: Node) -> Target:
         password=str(node.password) if node.auth_method == AuthMethod.PASSWORD else "",
         jump=jump,
         connect_timeout=settings.FLEET_SSH_CONNECT_TIMEOUT,
+        name=node.name,
     )
 
 

@@ -11,9 +11,12 @@ from .catalog import (
     VllmVersion,
 )
 from .job import Deployment, Job, LogChunk, NodeImage
+from .policy import AllowedImagePrefix, PolicyException
 from .recipe import CONTENT_FIELDS, INFERENCE_FIELDS, TRAINING_FIELDS, Recipe, RecipeVersion
 
 __all__ = [
+    "AllowedImagePrefix",
+    "PolicyException",
     "CONTENT_FIELDS",
     "INFERENCE_FIELDS",
     "TRAINING_FIELDS",
