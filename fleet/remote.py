@@ -44,6 +44,7 @@ class RemoteError(Exception):
         exit_code: int | None = None,
         stderr: str = "",
         fingerprint: str = "",
+        node: str = "",
     ) -> None:
         super().__init__(f"{kind.value}: {message}")
         self.kind = kind
@@ -52,6 +53,8 @@ class RemoteError(Exception):
         self.exit_code = exit_code
         self.stderr = stderr
         self.fingerprint = fingerprint
+        # The node it happened on (its name), for callers that report it outside a job.
+        self.node = node
 
 
 @dataclass(frozen=True)
@@ -102,6 +105,7 @@ class Target:
     password: str = field(default="", repr=False)
     jump: Endpoint | None = None
     connect_timeout: float = 15.0
+    name: str = ""  # the node's name, stamped on errors
 
     def fingerprint(self) -> str:
         """A digest of the connection settings: a change reconnects."""
@@ -137,6 +141,13 @@ def load_private_key(text: str, passphrase: str = "") -> paramiko.PKey:
         except (paramiko.SSHException, ValueError, IndexError, TypeError) as exc:
             last = exc
     raise ValueError(f"the private key cannot be read ({last}); paste an OpenSSH or PEM key")
+
+
+def stamped(error: RemoteError, target: Target) -> RemoteError:
+    """The error with the node it happened on (when not already named)."""
+    if not error.node:
+        error.node = target.name or target.key
+    return error
 
 
 def _known_name(endpoint: Endpoint) -> str:
@@ -278,6 +289,10 @@ class SSHPool:
                 if target.jump is not None:
                     chain.append(_connect(target, target.jump, None))
                 chain.append(_connect(target, target.endpoint, chain[-1] if chain else None))
+            except RemoteError as exc:
+                self._close_chain(chain)
+                stamped(exc, target)
+                raise
             except BaseException:
                 self._close_chain(chain)
                 raise
@@ -327,9 +342,14 @@ class SSHPool:
                 # A pooled connection that died since last use: reconnect once.
                 self.close(target.key)
                 if attempt == 2:
-                    raise _classify_connect(exc, target.endpoint, target.connect_timeout) from None
+                    error = _classify_connect(exc, target.endpoint, target.connect_timeout)
+                    raise stamped(error, target) from None
                 continue
-            return self._execute(target, channel, text, timeout, check, stdin, on_output)
+            try:
+                return self._execute(target, channel, text, timeout, check, stdin, on_output)
+            except RemoteError as exc:
+                stamped(exc, target)
+                raise
         raise AssertionError("unreachable")
 
     def _execute(self, target, channel, text, timeout, check, stdin, on_output) -> CommandResult:

@@ -81,8 +81,14 @@ def client_for(node: Node, timeout: float = 60.0) -> docker.DockerClient:
 
 
 def classify(exc: BaseException, node: Node | str) -> RemoteError:
-    """A RemoteError for anything the SDK or the transport raised."""
+    """A RemoteError for anything the SDK or the transport raised, naming the node."""
     name = node if isinstance(node, str) else node.name
+    error = _classify(exc, name)
+    error.node = error.node or name
+    return error
+
+
+def _classify(exc: BaseException, name: str) -> RemoteError:
     if isinstance(exc, RemoteError):
         return exc
     if isinstance(exc, ImageNotFound | NotFound):

@@ -71,7 +71,7 @@ class Runner:
         finally:
             self._stop_beat.set()
             beat.join(timeout=5)
-        self._close_open_steps(status)
+        job_services.close_steps(self.job.steps, status, error)
         self.log.line(f"==> {status}" + (f": {error}" if error else ""))
         self.log.flush()
         return job_services.finish(self.job, status, error=error, result=self.job.result)
@@ -124,13 +124,12 @@ class Runner:
         try:
             yield
         except BaseException as exc:
+            cancelled = isinstance(exc, Cancelled)
             self._set_step(
-                name, status="failed", finished_at=timezone.now().isoformat(), detail=str(exc)[:300]
+                name,
+                status="cancelled" if cancelled else "failed",
+                finished_at=timezone.now().isoformat(),
+                detail="cancelled on request" if cancelled else str(exc)[:300],
             )
             raise
         self._set_step(name, status="done", finished_at=timezone.now().isoformat())
-
-    def _close_open_steps(self, status: str) -> None:
-        for step in self.job.steps:
-            if step.get("status") in ("pending", "running"):
-                step["status"] = "skipped" if status != JobStatus.SUCCEEDED else "done"
