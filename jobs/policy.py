@@ -83,13 +83,11 @@ SYSTEM_DIRS = (
     "/root",
     "/run",
     "/sbin",
-    "/srv",
     "/sys",
     "/tmp",
     "/usr",
     "/usr/local",
     "/var",
-    "/data",
 )
 # Never mounted, even below an allowed root (e.g. a weights folder under /var/lib).
 NEVER_UNDER = (
@@ -254,9 +252,10 @@ def check_paths(
     roots = roots_for(ctx.node, ctx.team_slug)
     lexical = [_clean(p) for p in paths]
     resolved = resolve(lexical) if resolve is not None else lexical
-    resolved_roots = resolve([r for _, r in roots]) if resolve is not None else [r for _, r in roots]
+    root_paths = [r for _, r in roots]
+    resolved_roots = resolve(root_paths) if resolve is not None else root_paths
     allowed = []
-    for (label, root), real_root in zip(roots, resolved_roots, strict=True):
+    for (label, _root), real_root in zip(roots, resolved_roots, strict=True):
         if real_root in SYSTEM_DIRS or any(_under(real_root, s) for s in NEVER_UNDER):
             continue  # a node set to weights folder "/" allows nothing through it
         allowed.append((label, real_root))
@@ -459,7 +458,7 @@ def base_images(dockerfile: str, build_args: Mapping[str, str]) -> list[str]:
         if not match:
             continue
         values = {**defaults, **build_args}
-        image = VAR_RE.sub(lambda m: values.get(m[1], "\x00"), match[1])
+        image = VAR_RE.sub(lambda m, v=values: v.get(m[1], "\x00"), match[1])
         if image.lower() not in stages and image != "scratch":
             bases.append(image)
         if match[2]:

@@ -190,12 +190,15 @@ def render_docker_run(
     for name in ("driver_dir", "npu_smi", "install_info", "log_dir"):
         _path(name, getattr(paths, name))
     argv = ["docker", "run", "-itd", *device_args(paths.device_dir, card_ids)]
-    argv += ["-v", "/etc/localtime:/etc/localtime"]
-    argv += ["-v", f"{paths.driver_dir}:/usr/local/Ascend/driver"]
-    argv += ["-v", f"{paths.install_info}:/etc/ascend_install.info"]
+    # The seed mounts these read-write; they are read-only here, since a container that could
+    # rewrite the node's driver or npu-smi would run code as root on the node (the container
+    # policy refuses them writable).
+    argv += ["-v", "/etc/localtime:/etc/localtime:ro"]
+    argv += ["-v", f"{paths.driver_dir}:/usr/local/Ascend/driver:ro"]
+    argv += ["-v", f"{paths.install_info}:/etc/ascend_install.info:ro"]
     argv += _control_args(paths.device_dir)
     argv += ["-v", f"{paths.log_dir}:/usr/slog"]
-    argv += ["-v", f"{paths.npu_smi}:{paths.npu_smi}"]
+    argv += ["-v", f"{paths.npu_smi}:{paths.npu_smi}:ro"]
     argv += ["-v", "/sys/fs/cgroup:/sys/fs/cgroup:ro"]
     argv += mount_args(mounts)
     for pair in _pairs("env", env, ENV_KEY_RE):

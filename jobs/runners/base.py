@@ -12,6 +12,7 @@ from django.conf import settings
 from django.db import connections
 from django.utils import timezone
 
+from fleet.errors import DomainError
 from fleet.remote import RemoteError
 from jobs.choices import JobStatus
 from jobs.models import Job
@@ -63,6 +64,10 @@ class Runner:
             self._safely(self.on_failure)
         except StepFailed as exc:
             status, error = JobStatus.FAILED, str(exc)
+            self._safely(self.on_failure)
+        except DomainError as exc:  # a refusal (e.g. the container policy): the reason is shown
+            status, error = JobStatus.FAILED, exc.message
+            self.log.line(exc.message)
             self._safely(self.on_failure)
         except Exception as exc:  # a bug: fail the job with the traceback in its log
             status, error = JobStatus.FAILED, f"internal error: {type(exc).__name__}: {exc}"

@@ -24,7 +24,7 @@ from fleet.services.nodes import target_for
 from jobs.docker_api import classify, client_for, docker_on
 from jobs.models import Job, NodeImage
 from jobs.runners.base import Cancelled, Runner, StepFailed
-from jobs.services import images
+from jobs.services import images, policy
 
 BUILD_LABEL = "npufleet.build-job"
 STEP_RE = re.compile(r"^Step (\d+)/(\d+) : ")
@@ -139,6 +139,13 @@ class BuildRunner(Runner):
                 # then stops the build).
                 client.api.hooks["response"].append(lambda r, *a, **k: self._responses.append(r))
                 stack.enter_context(self._hang_up_when_stopped())
+                policy.check_build(
+                    node=self.job.node,
+                    team=self.job.team,
+                    dockerfile=self.params["dockerfile"],
+                    build_args=self.params.get("build_args") or {},
+                    on_node=False,
+                )
                 data = context_tar(self.params["dockerfile"], files)
                 names = ", ".join(["Dockerfile", *sorted(files)])
                 self.log.line(f"sending the build context ({names}; {len(data)} bytes)")
@@ -225,6 +232,7 @@ class BuildRunner(Runner):
         dockerfile = self.params.get("dockerfile") or ""
         target = target_for(node)
         with self.step("context"):
+            path = self._checked_folder(path, dockerfile)
             if pool.run(target, ["test", "-d", path], check=False).exit_code != 0:
                 raise StepFailed(
                     f"{path} is not a folder on {node.name}; upload the files there first"
@@ -263,6 +271,30 @@ class BuildRunner(Runner):
                 raise self._failed(lines[-1] if lines else f"docker build exited {done.exit_code}")
             if self._partial:
                 self._line(self._partial)
+
+    def _checked_folder(self, path: str, dockerfile: str) -> str:
+        """The context folder resolved on the node and checked by the policy, Dockerfile too."""
+        node = self.job.node
+        real = policy.check_build(node=node, team=self.job.team, context_path=path)
+        if real != path:
+            self.log.line(f"build context {path} is {real} on {node.name}")
+        if not dockerfile:
+            shown = pool.run(
+                target_for(node),
+                ["head", "-c", str(images.MAX_DOCKERFILE_BYTES), f"{real}/Dockerfile"],
+                check=False,
+                timeout=CONTEXT_TIMEOUT,
+            )
+            dockerfile = shown.stdout if shown.exit_code == 0 else ""
+        if dockerfile:
+            policy.check_build(
+                node=node,
+                team=self.job.team,
+                dockerfile=dockerfile,
+                build_args=self.params.get("build_args") or {},
+                on_node=False,
+            )
+        return real
 
     def on_failure(self) -> None:
         """A folder build left running (cancel, timeout, lost output) is stopped on the node."""

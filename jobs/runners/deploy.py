@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 import threading
 import time
 from typing import Any
@@ -17,6 +18,7 @@ from jobs.docker_api import docker_on, http_on_node
 from jobs.follow import Control, follow_in_thread
 from jobs.models import Deployment
 from jobs.runners.base import Runner, StepFailed
+from jobs.services import policy
 from jobs.services.deployments import check_booking
 from jobs.services.placement import placement_for as target_for
 from jobs.services.recipes import review
@@ -217,14 +219,21 @@ class DeployRunner(_DeploymentRunner):
             network=deployment.network,
             host_port=deployment.host_port,
         )
-        run = list(rendered.docker_run.argv)
+        # The container policy has the last word, on the node: host paths resolved there.
+        run = policy.check_run(
+            rendered.docker_run.argv,
+            node=self.node,
+            team=deployment.team,
+            cards=deployment.cards,
+            recipe=self.recipe.recipe,
+        )
         _set(
             deployment,
             docker_run=run,
             launch=list(rendered.launch.argv) if rendered.launch else [],
             container_name=rendered.container_name,
         )
-        self.log.line("$ " + rendered.docker_run.shell)
+        self.log.line("$ " + shlex.join(run))
         # `docker run -itd ARGS` is `docker create -it ARGS` followed by `docker start`.
         assert run[:3] == ["docker", "run", "-itd"], run[:3]
         created = pool.run(

@@ -15,9 +15,11 @@ from fleet.models import Booking, Membership, Node
 from jobs import choices
 from jobs.choices import DeploymentStatus, JobKind, JobStatus, RecipeKind
 from jobs.models import Deployment, Job, RecipeVersion
+from jobs.services import policy
 from jobs.services.jobs import create_job
 from jobs.services.placement import placement_for as target_for
 from jobs.services.recipes import RecipeInvalid, review, split_messages
+from jobs.services.rendering import render_version
 
 log = logging.getLogger(__name__)
 
@@ -101,6 +103,30 @@ def _host_port(node: Node, port: int) -> int | None:
     raise Conflict(f"no free port in {low}-{high} on {node.name}", field="node")
 
 
+def check_policy(recipe_version: RecipeVersion, node: Node, team, cards: Sequence[int]) -> None:
+    """The container policy on the rendered docker run, before anything is recorded.
+
+    The runner checks again on the node (host paths resolved there) right before Docker.
+    """
+    rendered = render_version(
+        recipe_version,
+        target_for(node, tuple(cards)),
+        kind="deploy",
+        pk="check",
+        network=node.network_mode,
+        host_port=recipe_version.port,
+    )
+    policy.check_run(
+        rendered.docker_run.argv,
+        node=node,
+        team=team,
+        cards=cards,
+        recipe=recipe_version.recipe,
+        on_node=False,
+        field="recipe_version",
+    )
+
+
 def deploy(
     *, actor, recipe_version: RecipeVersion, booking: Booking, cards: Sequence[int] | None = None
 ) -> Deployment:
@@ -130,6 +156,7 @@ def deploy(
                 field="recipe_version",
                 messages=split_messages(messages),
             )
+        check_policy(recipe_version, node, locked.team, chosen)
         deployment = Deployment.objects.create(
             recipe_version=recipe_version,
             node=node,

@@ -16,6 +16,7 @@ from fleet.errors import Conflict, Invalid, NotAllowed
 from fleet.models import Membership, Node, Team
 from jobs.choices import LIVE_DEPLOYMENT_STATUSES, DeploymentStatus, JobKind, JobStatus
 from jobs.models import Deployment, Job, NodeImage
+from jobs.services import policy
 from jobs.services.jobs import create_job
 from jobs.streams import broadcast_status
 
@@ -213,6 +214,15 @@ def start_build(
             field="files",
         )
     dockerfile = _check_dockerfile(dockerfile, required=not folder)
+    # The policy's first look (the runner looks again on the node, symlinks resolved there).
+    policy.check_build(
+        node=node,
+        team=team,
+        context_path=folder,
+        dockerfile=dockerfile or None,
+        build_args=args,
+        on_node=False,
+    )
     params: dict[str, Any] = {
         "tag": tag,
         "mode": "folder" if folder else "upload",

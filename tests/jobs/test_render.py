@@ -74,6 +74,22 @@ def substitute(tokens: list[str], values: dict[str, str]) -> list[str]:
     return out
 
 
+# The seed mounts the node's Ascend files read-write; the dashboard mounts them read-only (a
+# container must not rewrite the node's driver or npu-smi). Everything else is token for token.
+READ_ONLY = {
+    "/etc/localtime:/etc/localtime": "/etc/localtime:/etc/localtime:ro",
+    "/usr/local/Ascend/driver:/usr/local/Ascend/driver": (
+        "/usr/local/Ascend/driver:/usr/local/Ascend/driver:ro"
+    ),
+    "/etc/ascend_install.info:/etc/ascend_install.info": (
+        "/etc/ascend_install.info:/etc/ascend_install.info:ro"
+    ),
+    "/usr/local/sbin/npu-smi:/usr/local/sbin/npu-smi": (
+        "/usr/local/sbin/npu-smi:/usr/local/sbin/npu-smi:ro"
+    ),
+}
+
+
 def roundtrip(command) -> list[str]:
     split = shlex.split(command.shell)
     assert split == list(command.argv)
@@ -99,6 +115,7 @@ def test_docker_run_matches_seed_000_eight_card_example_token_by_token():
             "${container_work_dir}": "/data/work",
             "${container_name}": "npufleet-deploy-1",
             "${image_id}": IMAGE,
+            **READ_ONLY,
         },
     )
     assert roundtrip(ours) == expected
@@ -120,6 +137,7 @@ def test_docker_run_matches_seed_000_two_card_example():
             "${container_work_dir}": "/mnt/models",
             "${container_name}": "prefill",
             "${image_id}": "inference:v1",
+            **READ_ONLY,
         },
     )
     assert list(ours.argv) == expected
@@ -238,7 +256,7 @@ def test_node_paths_and_bridge_network():
     argv = roundtrip(run)
     assert "--device=/srv/devsim/n1/dev/davinci0:/dev/davinci0" in argv
     assert "--device=/srv/devsim/n1/dev/hisi_hdc:/dev/hisi_hdc" in argv
-    assert "/opt/Ascend/driver:/usr/local/Ascend/driver" in argv
+    assert "/opt/Ascend/driver:/usr/local/Ascend/driver:ro" in argv
     assert "/usr/local/bin/npu-smi:/usr/local/bin/npu-smi" in argv
     assert "/srv/devsim/n1/ascend_install.info:/etc/ascend_install.info" in argv
     assert argv[-5:] == ["-p", "18080:8080", "--name", "c1", "busybox:1.36", "/bin/bash"][-5:]
