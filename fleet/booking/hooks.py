@@ -25,7 +25,8 @@ where `deployment_check(booking) -> bool` and `container_stopper(node, names) ->
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import datetime
 
 from django.utils import timezone
@@ -53,6 +54,26 @@ def register(
     global _deployment_check, _container_stopper
     _deployment_check = deployment_check
     _container_stopper = container_stopper
+
+
+def registered() -> tuple[DeploymentCheck | None, ContainerStopper | None]:
+    """The hooks installed now (None: the default of that hook)."""
+    return _deployment_check, _container_stopper
+
+
+@contextmanager
+def overridden(
+    *,
+    deployment_check: DeploymentCheck | None = None,
+    container_stopper: ContainerStopper | None = None,
+) -> Iterator[None]:
+    """Other answers for the length of a block (tests); what was registered before comes back."""
+    before = registered()
+    register(deployment_check=deployment_check, container_stopper=container_stopper)
+    try:
+        yield
+    finally:
+        register(deployment_check=before[0], container_stopper=before[1])
 
 
 def _claims(entry: dict, booking: Booking) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import threading
 from datetime import timedelta
@@ -11,13 +12,27 @@ import pytest
 from django.utils import timezone
 
 from config.celery import app as celery_app
+from fleet.booking import hooks
 from fleet.booking.choices import AuditAction, BookingStatus, EndReason, NotificationKind
 from fleet.booking.lifecycle import run_lifecycle
 from fleet.booking.services import book_cards, cancel_booking
 from fleet.models import AuditEntry, BookedCard, Notification
+from jobs.services import booking_hooks
 from tests.booking.conftest import hours, set_card
 
 MIN = timedelta(minutes=1)
+# What jobs.apps registers at start-up; every test here must leave exactly these in place.
+JOB_ENGINE_HOOKS = (booking_hooks.has_deployment, booking_hooks.stop_containers)
+
+
+@pytest.fixture(autouse=True)
+def job_engine_hooks_stay_registered():
+    """Fails the test that leaves booking's hooks changed, so later tests run the real path."""
+    assert hooks.registered() == JOB_ENGINE_HOOKS, "a test before this one left the hooks changed"
+    yield
+    assert hooks.registered() == JOB_ENGINE_HOOKS, (
+        "this test left booking's hooks changed: use hooks.overridden(...) as a with-block"
+    )
 
 
 TWO_HOURS = hours(2)
@@ -137,7 +152,9 @@ def eager_celery():
 
 
 @pytest.fixture
-def webhook_server():
+def webhook_server(settings):
+    # A hook on loopback: allowed on purpose, as an operator would for an internal network.
+    settings.FLEET_BOOKING_WEBHOOK_ALLOWED_NETWORKS = [ipaddress.ip_network("127.0.0.0/8")]
     Hook.bodies = []
     server = HTTPServer(("127.0.0.1", 0), Hook)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
@@ -168,9 +185,10 @@ def test_warnings_are_posted_to_the_team_webhook(
     assert note.webhook_status == "HTTP 204"
 
 
-def test_an_unreachable_webhook_is_recorded_not_raised(member_user, team, node, start):
+def test_an_unreachable_webhook_is_recorded_not_raised(member_user, team, node, start, settings):
     from fleet.booking.notify import notify_team, send_webhook
 
+    settings.FLEET_BOOKING_WEBHOOK_ALLOWED_NETWORKS = [ipaddress.ip_network("127.0.0.0/8")]
     team.webhook_url = "http://127.0.0.1:9/nothing-listens"
     team.save()
     note = notify_team(team, NotificationKind.WARNING, "ends soon")
@@ -316,20 +334,24 @@ def test_a_booking_cancelled_before_it_started_stops_nothing(member_user, team, 
 
 
 def test_the_job_engine_can_register_its_own_hooks(member_user, team, node, start):
-    from fleet.booking import hooks
-
     seen = []
     stopper = Recorder()
-    hooks.register(deployment_check=lambda b: seen.append(b.pk) or True, container_stopper=stopper)
-    try:
+    with hooks.overridden(
+        deployment_check=lambda b: seen.append(b.pk) or True, container_stopper=stopper
+    ):
         booking = book(member_user, team, node, start)
         set_card(node, 0, processes=managed("npufleet-job-8"))
         assert run_lifecycle(start + 31 * MIN).released == []
         assert seen == [booking.pk]
         run_lifecycle(booking.end + hours(1))
         assert stopper.calls == [("node-a", ["npufleet-job-8"])]
-    finally:
-        hooks.register()
+    assert hooks.registered() == JOB_ENGINE_HOOKS
+
+
+def test_an_override_is_undone_when_its_block_raises():
+    with pytest.raises(RuntimeError), hooks.overridden(container_stopper=Recorder()):
+        raise RuntimeError("test body failed")
+    assert hooks.registered() == JOB_ENGINE_HOOKS
 
 
 def test_the_periodic_task_runs_a_tick_and_is_scheduled(member_user, team, node):
