@@ -7,7 +7,7 @@ import logging
 from celery import shared_task
 from django.db import connections
 
-from jobs.choices import DeploymentStatus, JobKind
+from jobs.choices import DeploymentStatus, JobKind, JobStatus
 from jobs.models import Deployment
 from jobs.services import jobs as job_services
 
@@ -41,7 +41,13 @@ def run_job(job_id: int) -> str:
         log.info("job %s: already claimed or cancelled, nothing to do", job_id)
         return "skipped"
     try:
-        return runner_for(job).execute().status
+        try:
+            runner = runner_for(job)
+        except Exception as exc:  # nothing ran: fail the job and close its steps
+            log.exception("job %s: cannot start its runner", job_id)
+            error = f"internal error: the job could not start ({type(exc).__name__}: {exc})"
+            return job_services.finish(job, JobStatus.FAILED, error=error).status
+        return runner.execute().status
     finally:
         connections.close_all()
 

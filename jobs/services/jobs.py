@@ -18,6 +18,30 @@ from jobs.models import Job
 from jobs.streams import LogWriter, broadcast_status
 
 log = logging.getLogger(__name__)
+OPEN_STEP_STATUSES = ("pending", "running")
+
+
+def close_steps(steps: list[dict[str, Any]], status: str, detail: str = "") -> list[dict[str, Any]]:
+    """Give every step still pending or running a final status that says how the job ended.
+
+    A failed job fails the step it was in and cancels the ones it never reached; a cancelled
+    job cancels both. Nothing is left "running" on a job that is over.
+    """
+    now = timezone.now().isoformat()
+    for step in steps:
+        state = step.get("status")
+        if state not in OPEN_STEP_STATUSES:
+            continue
+        if status == JobStatus.SUCCEEDED:
+            step["status"] = "done"
+        elif state == "running":
+            step["status"] = "failed" if status == JobStatus.FAILED else "cancelled"
+            if detail and not step.get("detail"):
+                step["detail"] = detail[:300]
+        else:
+            step["status"] = "cancelled"
+        step.setdefault("finished_at", now)
+    return steps
 
 
 def enqueue(job: Job) -> None:
@@ -79,6 +103,7 @@ def finish(job: Job, status: str, *, error: str = "", result: dict | None = None
     updates: dict[str, Any] = {"status": status, "finished_at": now, "error": error[:4000]}
     if result is not None:
         updates["result"] = result
+    close_steps(job.steps, status, error)
     done = Job.objects.filter(pk=job.pk, status=JobStatus.RUNNING).update(
         steps=job.steps, **updates
     )
@@ -101,6 +126,7 @@ def cancel_job(job: Job, *, actor) -> Job:
             cancel_requested=True,
             finished_at=now,
             error=f"cancelled by {actor} before it started",
+            steps=close_steps(list(job.steps), JobStatus.CANCELLED),
         )
         if not pending:
             Job.objects.filter(pk=job.pk).update(cancel_requested=True)
@@ -143,18 +169,22 @@ def reconcile_stale(now=None) -> list[int]:
     limit = timedelta(seconds=settings.JOBS_HEARTBEAT_STALE_SECONDS)
     stale = list(
         Job.objects.filter(status=JobStatus.RUNNING, heartbeat_at__lt=now - limit).values_list(
-            "pk", "worker", "heartbeat_at"
+            "pk", "worker", "heartbeat_at", "steps"
         )
     )
     failed = []
-    for pk, worker, beat in stale:
+    for pk, worker, beat, steps in stale:
         age = int((now - beat).total_seconds())
         reason = (
             f"the worker running it ({worker or 'unknown'}) stopped responding: no "
             f"heartbeat for {age} s; the job was failed so its cards are released"
         )
+        # The step the worker was in failed with it; the ones it never reached are cancelled.
         done = Job.objects.filter(pk=pk, status=JobStatus.RUNNING, heartbeat_at=beat).update(
-            status=JobStatus.FAILED, finished_at=now, error=reason
+            status=JobStatus.FAILED,
+            finished_at=now,
+            error=reason,
+            steps=close_steps(list(steps or []), JobStatus.FAILED, "the worker stopped responding"),
         )
         if done:
             failed.append(pk)

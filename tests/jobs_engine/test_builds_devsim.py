@@ -131,7 +131,7 @@ def test_failing_run_fails_the_job_naming_the_step_with_the_log(
     assert run_job(job.pk) == JobStatus.FAILED
     job.refresh_from_db()
     assert job.error == FAILING
-    assert [s["status"] for s in job.steps] == ["done", "failed", "skipped"]
+    assert [s["status"] for s in job.steps] == ["done", "failed", "cancelled"]
     assert job.steps[1]["detail"] == FAILING
     assert job.result == {"build_step": 4, "build_steps": 6}
     log = log_text(job)
@@ -204,7 +204,7 @@ def test_folder_missing_on_the_node_fails_the_context_step(engine_node, member_u
     assert run_job(job.pk) == JobStatus.FAILED
     job.refresh_from_db()
     assert "/tmp/npufleet-no-such-folder/context is not a folder on node-a" in job.error
-    assert [s["status"] for s in job.steps] == ["failed", "skipped", "skipped"]
+    assert [s["status"] for s in job.steps] == ["failed", "cancelled", "cancelled"]
 
 
 def _containers_running(command: str) -> list[str]:
@@ -281,7 +281,7 @@ def test_build_over_its_time_limit_fails_and_stops_on_the_node(
     assert outcome["status"] == JobStatus.FAILED
     job.refresh_from_db()
     assert "did not finish" in job.error and "within 8 s" in job.error, job.error
-    assert [s["status"] for s in job.steps] == ["done", "failed", "skipped"]
+    assert [s["status"] for s in job.steps] == ["done", "failed", "cancelled"]
     assert wait_for_sleep(seconds, gone=True)
 
 
@@ -298,7 +298,7 @@ def _deployment_using(tag: str, node, team, member_user, status: str) -> Deploym
             "tensor_parallel_size": 1,
             "max_model_len": 4096,
             "max_num_batched_tokens": 4096,
-            "weights_path": "/tmp",
+            "weights_path": "/data/models/qwen2-7b",
         },
     )
     return Deployment.objects.create(

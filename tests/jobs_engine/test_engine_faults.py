@@ -100,6 +100,8 @@ def test_worker_killed_mid_deploy_fails_cleanly_without_a_second_container(
     job.refresh_from_db()
     assert job.status == JobStatus.FAILED
     assert "stopped responding" in job.error and "no heartbeat" in job.error
+    # the step it was in failed with it; the ones it never reached are cancelled
+    assert [s["status"] for s in job.steps] == ["done", "done", "done", "failed", "cancelled"]
     # a restarted worker gets the redelivered message and the cleanup: it must not run the
     # deploy a second time, and must remove the half-started container
     second = start_worker(tmp_path, "second")
