@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import tempfile
 from pathlib import Path
@@ -223,6 +224,20 @@ FLEET_BOOKING_WARNING_MINUTES: list[int] = env.parsed(
 )
 FLEET_BOOKING_STOP_GRACE_MINUTES = env.int("FLEET_BOOKING_STOP_GRACE_MINUTES", 5, minimum=0)
 FLEET_BOOKING_WEBHOOK_TIMEOUT = env.float("FLEET_BOOKING_WEBHOOK_TIMEOUT", 10.0, minimum=0.1)
+
+
+def _networks(value: str) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
+    """'10.0.0.0/8, fd00::/8' -> networks; ',' (the default) -> none."""
+    return [ipaddress.ip_network(part.strip()) for part in value.split(",") if part.strip()]
+
+
+# Private networks team webhooks may reach on purpose (by default only public addresses).
+FLEET_BOOKING_WEBHOOK_ALLOWED_NETWORKS = env.parsed(
+    "FLEET_BOOKING_WEBHOOK_ALLOWED_NETWORKS",
+    ",",
+    _networks,
+    "comma-separated networks with host bits zero, e.g. 10.20.0.0/16,fd00:1::/64, or empty",
+)
 FLEET_BOOKING_MAX_DAYS_AHEAD = env.int("FLEET_BOOKING_MAX_DAYS_AHEAD", 90, minimum=1)
 
 # Job engine.

@@ -13,7 +13,8 @@ from django.utils import timezone
 from fleet.allocation import AllocationError, allocate, check_count
 from fleet.booking.cards import card_state
 from fleet.booking.errors import BookingInvalid
-from fleet.models import BookedCard, Card, Membership, Node
+from fleet.models import BookedCard, Card, Node
+from fleet.permissions import Viewer
 
 
 @dataclass(frozen=True)
@@ -142,8 +143,7 @@ def node_timeline(user, node: Node, start: datetime, end: datetime) -> list[Card
     """Each card of the node with the bookings that hold it in [start, end), as `user` may see."""
     # Members see which team holds a card (a 409 on a clash names it too) and the details of
     # their own teams' bookings; people in no team see only busy and free.
-    mine = set(Membership.objects.filter(user=user).values_list("team_id", flat=True))
-    sees_teams = user.is_superuser or bool(mine)
+    viewer = Viewer.of(user)
     rows = (
         BookedCard.objects.holding()
         .overlapping(start, end)
@@ -153,14 +153,13 @@ def node_timeline(user, node: Node, start: datetime, end: datetime) -> list[Card
     )
     by_card: dict[int, list[Segment]] = defaultdict(list)
     for row in rows:
-        own = user.is_superuser or row.booking.team_id in mine
         by_card[row.card_id].append(
             Segment(
                 start=row.start,
                 end=row.end,
-                team=row.booking.team.name if sees_teams else "busy",
-                booking_id=row.booking_id if own else None,
-                mine=row.booking.team_id in mine,
+                team=viewer.team_label(row.booking.team.name),
+                booking_id=row.booking_id if viewer.owns(row.booking.team_id) else None,
+                mine=row.booking.team_id in viewer.teams,
             )
         )
     lines = []

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import json
 import logging
-import urllib.error
-import urllib.request
 from datetime import datetime
 
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from fleet.booking import webhooks
 from fleet.booking.choices import NotificationKind
 from fleet.models import Booking, Notification, Team
 
@@ -62,28 +61,18 @@ def webhook_payload(note: Notification) -> dict:
 
 
 def send_webhook(notification_id: int) -> str:
-    """POST one notification to its team's webhook; returns and stores the outcome."""
+    """POST one notification to its team's webhook; returns and stores the outcome.
+
+    The URL is checked again here (DNS may have changed since it was saved) and the request
+    goes to an address that was just checked; redirects are not followed.
+    """
     note = Notification.objects.select_related("team", "booking__node").get(pk=notification_id)
     url = note.team.webhook_url
     if not url.startswith(("http://", "https://")):
         outcome = "skipped: no http(s) webhook URL"
     else:
-        request = urllib.request.Request(  # noqa: S310 - scheme checked above
-            url,
-            data=json.dumps(webhook_payload(note)).encode(),
-            headers={"Content-Type": "application/json", "User-Agent": "npu-fleet"},
-            method="POST",
-        )
-        try:
-            with urllib.request.urlopen(  # noqa: S310 - scheme checked above
-                request, timeout=settings.FLEET_BOOKING_WEBHOOK_TIMEOUT
-            ) as response:
-                outcome = f"HTTP {response.status}"
-        except urllib.error.HTTPError as exc:
-            outcome = f"HTTP {exc.code}"
-        except (urllib.error.URLError, TimeoutError, OSError) as exc:
-            reason = getattr(exc, "reason", exc)
-            outcome = f"failed: {reason}"
+        body = json.dumps(webhook_payload(note)).encode()
+        outcome = webhooks.post_json(url, body, timeout=settings.FLEET_BOOKING_WEBHOOK_TIMEOUT)
     if not outcome.startswith("HTTP 2"):
         log.warning("webhook of team %s: %s", note.team.slug, outcome)
     Notification.objects.filter(pk=note.pk).update(webhook_status=outcome[:200])

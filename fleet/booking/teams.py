@@ -6,19 +6,18 @@ from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 from django.db import transaction
 
-from fleet.booking import audit
+from fleet import permissions
+from fleet.booking import audit, webhooks
 from fleet.booking.choices import AuditAction
 from fleet.booking.errors import BookingInvalid, BookingNotAllowed
 from fleet.booking.middleware import zone_named
-from fleet.choices import TeamRole
-from fleet.models import Membership, Team, UserProfile
+from fleet.models import Team, UserProfile
+from fleet.permissions import Action
 
 
 def is_team_admin(user, team: Team) -> bool:
     """A site admin, or an admin of this team."""
-    if user.is_superuser:
-        return True
-    return Membership.objects.filter(team=team, user=user, role=TeamRole.ADMIN).exists()
+    return permissions.may(user, Action.MANAGE, team)
 
 
 @transaction.atomic
@@ -56,6 +55,7 @@ def update_team(
                     "The webhook must be an http(s) URL, e.g. https://chat.example.com/hook/abc.",
                     field="webhook_url",
                 ) from None
+            webhooks.check_url(webhook_url)  # every address it resolves to must be public
         if webhook_url != team.webhook_url:
             changes["webhook_url"] = (team.webhook_url, webhook_url)
     if not changes:
