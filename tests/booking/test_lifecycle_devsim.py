@@ -87,6 +87,11 @@ def test_at_the_end_the_dashboards_containers_on_the_cards_are_stopped(
 ):
     settings.FLEET_BOOKING_STOP_GRACE_MINUTES = 5
     monkeypatch.setattr(hooks, "STOP_TIMEOUT", 2)  # `sleep` as PID 1 ignores SIGTERM
+    # The job engine's hook stops them over the node's Docker seam, never the local fallback.
+    local_stops: list[list[str]] = []
+    monkeypatch.setattr(
+        hooks, "stop_with_local_docker", lambda node, names: local_stops.append(list(names)) or []
+    )
     node = probed(onboard(admin_user, devsim.node("node-a")))
     start = timezone.now()
     booking = book_cards(
@@ -120,5 +125,6 @@ def test_at_the_end_the_dashboards_containers_on_the_cards_are_stopped(
     assert not running(ours)
     assert running(elsewhere)
     assert running(foreign)
+    assert local_stops == []
     entry = AuditEntry.objects.get(booking=booking, action=AuditAction.STOP)
     assert ours in entry.summary
