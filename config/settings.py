@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 import tempfile
+from datetime import timedelta
 from pathlib import Path
 
+from csp.constants import NONCE, NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 from config.env import Settings, parse_database_url, parse_fernet_keys, parse_redis_url
@@ -20,8 +23,16 @@ env = Settings(Path(_env_file) if _env_file else None)
 _DEV_SECRET_KEY = "dev-only-insecure-secret-key-do-not-use-in-production"  # noqa: S105
 _DEV_CREDENTIALS_KEY = "ZGV2LW9ubHktY3JlZGVudGlhbHMta2V5LTMyYnl0ZXM="
 
-DEBUG = env.bool("DEBUG", True)
-SECRET_KEY = env.str("SECRET_KEY", _DEV_SECRET_KEY if DEBUG else None)
+# Off unless asked for: a forgotten variable must not leave a production site in debug mode.
+# `make demo` writes DEBUG=1 into its .env; the test suite sets it in pyproject.toml.
+DEBUG = env.bool("DEBUG", False)
+if not DEBUG and not env.raw("SECRET_KEY"):
+    raise ImproperlyConfigured(
+        "SECRET_KEY is required when DEBUG is off (the default). For a local try-out set DEBUG=1 "
+        "(`make demo` writes a .env that does); in production set SECRET_KEY and "
+        "FLEET_CREDENTIALS_KEY (see .env.example)."
+    )
+SECRET_KEY = env.str("SECRET_KEY", _DEV_SECRET_KEY)
 FLEET_CREDENTIALS_KEYS: list[str] = env.parsed(
     "FLEET_CREDENTIALS_KEY",
     _DEV_CREDENTIALS_KEY if DEBUG else "",
@@ -49,7 +60,9 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "rest_framework",
-    "rest_framework.authtoken",
+    "knox",
+    "axes",
+    "csp",
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -63,6 +76,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -72,6 +86,9 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "config.page_errors.RemoteErrorMiddleware",
+    # Last, as django-axes requires: turns a refused sign-in into the lockout answer.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -141,6 +158,77 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 
+# Sign-in lockout (django-axes) on the login page, the admin login and the API token endpoint:
+# after AXES_FAILURE_LIMIT wrong passwords for one username from one address, that pair is
+# refused for AXES_COOLOFF_MINUTES (each further try restarts the wait). An admin lifts it
+# sooner with `manage.py axes_reset_username <name>` or in the admin.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", 5, minimum=1)
+AXES_COOLOFF_MINUTES = env.int("AXES_COOLOFF_MINUTES", 15, minimum=1)
+AXES_COOLOFF_TIME = timedelta(minutes=AXES_COOLOFF_MINUTES)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_LOCKOUT_CALLABLE = "config.lockout.lockout_response"
+AXES_RESET_ON_SUCCESS = True
+# The client's address, for lockouts and throttles: REMOTE_ADDR, or with PROXY_COUNT reverse
+# proxies in front (each appending to X-Forwarded-For) the address the outermost one saw.
+PROXY_COUNT = env.int("PROXY_COUNT", 0, minimum=0)
+AXES_CLIENT_IP_CALLABLE = "config.lockout.client_ip"
+
+
+
+def _proxy_header(value: str) -> tuple[str, str] | None:
+    """'X-Forwarded-Proto' -> ('HTTP_X_FORWARDED_PROTO', 'https'); '-' -> None."""
+    if value.strip() == "-":
+        return None
+    if not re.fullmatch(r"[A-Za-z0-9-]+", value):
+        raise ValueError(value)
+    return ("HTTP_" + value.upper().replace("-", "_"), "https")
+
+
+# HTTPS: on by default when DEBUG is off. Behind a TLS-terminating proxy, the proxy must set
+# (overwrite) the header named by SECURE_PROXY_SSL_HEADER; `-` turns that trust off.
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", not DEBUG)
+# Load balancers and container health checks probe over plain HTTP.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", 0 if DEBUG else 31_536_000, minimum=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", not DEBUG)
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", False)
+SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", not DEBUG)
+CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", not DEBUG)
+SECURE_PROXY_SSL_HEADER = env.parsed(
+    "SECURE_PROXY_SSL_HEADER",
+    "-" if DEBUG else "X-Forwarded-Proto",
+    _proxy_header,
+    "a header name like X-Forwarded-Proto, or - for none",
+)
+SILENCED_SYSTEM_CHECKS = [
+    # HSTS preload is a commitment for a whole registrable domain (the browsers' built-in list),
+    # which a dashboard on a sub-domain cannot make for its owner: opt in with
+    # SECURE_HSTS_PRELOAD=1 where the domain's owner wants it.
+    "security.W021",
+]
+
+# Content-Security-Policy: scripts and styles only from our own static files; no inline code.
+# A page that must let a library add <style> elements (the log terminal) reads
+# request.csp_nonce, which adds that nonce to style-src for that response only.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF, NONCE],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
+
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = env.str("TIME_ZONE", "UTC")
 USE_I18N = True
@@ -158,16 +246,48 @@ STORAGES = {
 }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+
+
+def _rate(value: str) -> str:
+    """'120/minute' as DRF reads it; anything else is refused at start."""
+    count, _, period = value.partition("/")
+    if int(count) < 1 or not period or period[0] not in "smhd":
+        raise ValueError(value)
+    return f"{int(count)}/{period}"
+
+
+# API tokens (django-rest-knox): only a hash is stored; each expires after API_TOKEN_TTL_DAYS.
+REST_KNOX = {
+    "TOKEN_TTL": timedelta(days=env.int("API_TOKEN_TTL_DAYS", 30, minimum=1)),
+    "TOKEN_LIMIT_PER_USER": env.int("API_TOKEN_LIMIT_PER_USER", 20, minimum=1),
+    "AUTH_HEADER_PREFIX": "Token",
+}
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        # `Authorization: Token <key>`; keys are stored hashed, expire and can be revoked.
+        "knox.auth.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    # Requests per client: anonymous ones by address, signed-in ones by user.
+    "DEFAULT_THROTTLE_CLASSES": [
+        "config.throttles.AnonThrottle",
+        "config.throttles.UserThrottle",
+    ],
+    "DEFAULT_THROTTLE_RATES": {
+        "anon": env.parsed(
+            "API_THROTTLE_ANON", "120/minute", _rate, "a rate like 120/minute (s, m, h or d)"
+        ),
+        "user": env.parsed(
+            "API_THROTTLE_USER", "3000/minute", _rate, "a rate like 3000/minute (s, m, h or d)"
+        ),
+    },
+    "NUM_PROXIES": PROXY_COUNT,
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": env.int("API_PAGE_SIZE", 50, minimum=1),
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "fleet.api.schema.FleetAutoSchema",
     "EXCEPTION_HANDLER": "config.api_errors.exception_handler",
 }
 SPECTACULAR_SETTINGS = {
@@ -179,6 +299,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "DeploymentStatusEnum": "jobs.choices.DeploymentStatus",
+        "RecipeKindEnum": "jobs.choices.RecipeKind",
+        "RemoteErrorKindEnum": "fleet.remote.ErrorKind",
+    },
 }
 
 CELERY_BROKER_URL = REDIS_URL
@@ -254,13 +379,21 @@ JOBS_HOST_PORTS = env.parsed(
     lambda v: tuple(sorted(int(p) for p in v.split("-", 1))),
     "a port range like 30000-30999",
 )
+# Image prefixes every team may run, besides those site admins allow in the UI (the container
+# policy); e.g. the simulated fleet's stand-in images "npufleet/".
+JOBS_ALLOWED_IMAGE_PREFIXES = env.list("JOBS_ALLOWED_IMAGE_PREFIXES", [])
 CELERY_TASK_ROUTES = {"jobs.tasks.follow_deployment": {"queue": JOBS_LOG_QUEUE}}
 
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    # A refused request (403 and other 4xx) is one line naming the reason, not a traceback.
+    "filters": {"client_error_one_line": {"()": "config.log_filters.ClientErrorOneLine"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", "INFO")},
-    "loggers": {"paramiko": {"level": "WARNING"}},
+    "loggers": {
+        "paramiko": {"level": "WARNING"},
+        "django.request": {"filters": ["client_error_one_line"]},
+    },
 }

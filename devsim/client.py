@@ -64,7 +64,8 @@ class DevsimNode:
             "driver_dir": self.driver_dir,
             "npu_smi_path": self.npu_smi_path,
             "install_info_path": self.install_info_path,
-            "weights_dir": "/",
+            "weights_dir": self.meta.get("weights_dir", "/data/models"),
+            "workspace_root": self.meta.get("workspace_root", "/data/npufleet/workspaces"),
             "expected_cards": self.cards,
         }
         values.update(overrides)

@@ -16,6 +16,10 @@ from devsim.layout import MANAGEMENT_DEVICES, FleetPaths, NodePaths
 from devsim.state import build_state, empty_faults, read_json, write_json
 
 NPU_SMI_SOURCE = Path(__file__).with_name("npu_smi")
+# Where containers may mount data from (the dashboard's defaults for a node's weights folder and
+# team workspaces): simulated nodes share this machine's filesystem, so they share these too.
+WEIGHTS_DIR = "/data/models"
+WORKSPACE_ROOT = "/data/npufleet/workspaces"
 PYTHON = "/usr/bin/python3"  # the node's system interpreter; -IS keeps start-up near 10 ms
 # Character device the simulated /dev/davinci* nodes point at: /dev/null's 1:3, so a
 # container that opens them reads EOF and swallows writes.
@@ -198,6 +202,9 @@ def build_meta(
         "npu_smi_path": str(node.npu_smi),
         "install_info_path": str(node.install_info),
         "npu_log_dir": str(node.npu_log),
+        # The node's filesystem is this machine's: the dashboard's default data folders.
+        "weights_dir": WEIGHTS_DIR,
+        "workspace_root": WORKSPACE_ROOT,
         "chip": state["chip"],
         "cards": cards,
         "hbm_mb": state["hbm_mb"] or state["ddr_mb"],
@@ -218,6 +225,8 @@ def provision(
     node.root.chmod(0o755)
     state = merged_state(fleet, node, spec)
     make_devices(node, len(state["cards"]))
+    for folder in (WEIGHTS_DIR, WORKSPACE_ROOT):
+        Path(folder).mkdir(parents=True, exist_ok=True)
     install_files(fleet, node, state["driver"], state["firmware"])
     write_json(node.state, state)
     sshd.keygen(node.host_key, f"devsim-host-{node.name}")

@@ -282,7 +282,8 @@ def check_paths(
 
 @dataclass
 class _Parsed:
-    flags: list[tuple[str, str | None]] = field(default_factory=list)
+    # (flag, value or None, whether the value was written inline as --flag=value)
+    flags: list[tuple[str, str | None, bool]] = field(default_factory=list)
     image: str = ""
     command: list[str] = field(default_factory=list)
 
@@ -306,11 +307,11 @@ def _parse(argv: Sequence[str], ctx: Context) -> tuple[list[str], _Parsed]:
             rule, why = _REFUSED[name]
             value = inline if eq else (rest[i + 1] if i + 1 < len(rest) else "")
             ctx.refuse(rule, f"{name} is not allowed ({why})", name)
-            parsed.flags.append((name, value if name not in ("--privileged",) else None))
+            parsed.flags.append((name, None if name == "--privileged" else value, bool(eq)))
             i += 1 if (eq or name == "--privileged") else 2
             continue
         if name in _NO_VALUE and not eq:
-            parsed.flags.append((name, None))
+            parsed.flags.append((name, None, False))
             i += 1
             continue
         if name in _WITH_VALUE:
@@ -322,7 +323,7 @@ def _parse(argv: Sequence[str], ctx: Context) -> tuple[list[str], _Parsed]:
                     raise PolicyRefused(Rule.DOCKER_FLAGS, f"{name} has no value")
                 value = rest[i + 1]
                 i += 2
-            parsed.flags.append((name, value))
+            parsed.flags.append((name, value, bool(eq)))
             continue
         raise PolicyRefused(
             Rule.DOCKER_FLAGS,
@@ -406,7 +407,7 @@ def check_run(
     """The argv to hand to Docker (host paths resolved), or PolicyRefused naming the rule."""
     head, parsed = _parse(argv, ctx)
     out = list(head)
-    for name, value in parsed.flags:
+    for name, value, inline in parsed.flags:
         if value is None:
             out.append(name)
             continue
@@ -417,9 +418,7 @@ def check_run(
             _check_device(value, ctx)
         elif kind == "network":
             _check_network(value, ctx)
-        out.append(f"{name}={value}" if name.startswith("--") else name)
-        if not name.startswith("--"):
-            out.append(value)
+        out += [f"{name}={value}"] if inline else [name, value]
     check_image(parsed.image, ctx, image_allowed)
     return [*out, parsed.image, *parsed.command]
 
@@ -446,19 +445,19 @@ VAR_RE = re.compile(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)\}?")
 
 def base_images(dockerfile: str, build_args: Mapping[str, str]) -> list[str]:
     """The images a Dockerfile builds FROM (build args and ARG defaults substituted)."""
-    defaults: dict[str, str] = {}
+    defaults: dict[str, str | None] = {}
     stages: set[str] = set()
     bases: list[str] = []
     for line in dockerfile.splitlines():
         arg = ARG_RE.match(line)
         if arg and not bases:
-            defaults[arg[1]] = arg[2] or ""
+            defaults[arg[1]] = arg[2]
             continue
         match = FROM_LINE_RE.match(line)
         if not match:
             continue
         values = {**defaults, **build_args}
-        image = VAR_RE.sub(lambda m, v=values: v.get(m[1], "\x00"), match[1])
+        image = VAR_RE.sub(lambda m, v=values: v.get(m[1]) or "\x00", match[1])
         if image.lower() not in stages and image != "scratch":
             bases.append(image)
         if match[2]:

@@ -20,6 +20,9 @@ TEST_PREFIX = f"npufleet-test-{os.getpid()}"
 settings.CHANNEL_LAYERS["default"]["CONFIG"]["prefix"] = TEST_PREFIX
 settings.CACHES["default"]["KEY_PREFIX"] = TEST_PREFIX
 os.environ["CELERY_KEY_PREFIX"] = f"{TEST_PREFIX}:"
+# The simulated fleet's stand-in images (npufleet/vllm-sim, npufleet/busybox) pass the container
+# policy's image rule, as the demo's .env allows them; policy tests override this.
+settings.JOBS_ALLOWED_IMAGE_PREFIXES = ["npufleet/"]
 celery_app.conf.broker_transport_options = {
     **(celery_app.conf.broker_transport_options or {}),
     "global_keyprefix": f"{TEST_PREFIX}:",

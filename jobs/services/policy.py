@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from django.conf import settings
 from django.db import transaction
 
 from fleet.booking import audit
@@ -46,6 +47,7 @@ def image_allowed_on(node: Node):
     from jobs.services.images import normalized_tag  # images imports this module
 
     prefixes = list(AllowedImagePrefix.objects.values_list("prefix", flat=True))
+    prefixes += [p for p in settings.JOBS_ALLOWED_IMAGE_PREFIXES if p]
     built = NodeImage.objects.filter(node=node, build_job__isnull=False)
     tags = set(built.values_list("tag", flat=True))
     ids = {i.removeprefix("sha256:") for i in built.values_list("image_id", flat=True) if i}

@@ -92,12 +92,20 @@ def test_member_queues_a_build_with_files_and_args(member_api, node, team):
 
 def test_folder_build_needs_no_dockerfile_and_a_bare_name_means_latest(member_api, node, team):
     body = build_body(
-        node, team, tag="vision/plain", dockerfile="", files={}, context_path="/root/upload/"
+        node,
+        team,
+        tag="vision/plain",
+        dockerfile="",
+        files={},
+        context_path="/data/npufleet/workspaces/vision/upload/",
     )
     answer = member_api.post("/api/v1/builds/", body, format="json")
     assert answer.status_code == 202, answer.json()
     params = Job.objects.get().params
-    assert (params["mode"], params["context_path"]) == ("folder", "/root/upload")
+    assert (params["mode"], params["context_path"]) == (
+        "folder",
+        "/data/npufleet/workspaces/vision/upload",
+    )
     assert params["tag"] == "vision/plain:latest"
 
 

@@ -48,6 +48,22 @@ def engine_node(devsim, admin_user, fast_jobs):
 
 
 @pytest.fixture
+def workspace(team):
+    """A fresh folder in the team's workspace on the simulated node (the container policy's
+    allowed root for builds and mounts); removed afterwards."""
+    import shutil
+    import uuid
+    from pathlib import Path
+
+    from fleet.choices import DEFAULT_WORKSPACE_ROOT
+
+    folder = Path(DEFAULT_WORKSPACE_ROOT) / team.slug / f"test-{uuid.uuid4().hex[:12]}"
+    folder.mkdir(parents=True)
+    yield folder
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture
 def booking(engine_node, member_user, team):
     now = timezone.now()
     return book_cards(
@@ -81,7 +97,7 @@ def recipe(catalog, member_user, team, serving_image):
             "tensor_parallel_size": 2,
             "max_model_len": 4096,
             "max_num_batched_tokens": 4096,
-            "weights_path": "/tmp",
+            "weights_path": "/data/models/qwen2-7b",
             "served_model_name": "qwen2-7b",
             "env": {"USE_PFA_HIGH_PRECISION_MODE": "1", "VLLM_SIM_STARTUP_SECONDS": "1"},
         },

@@ -118,12 +118,12 @@ def test_build_with_uploaded_file_and_build_arg_streams_steps_and_records_the_im
 
 @pytest.mark.parametrize("mode", ["upload", "folder"])
 def test_failing_run_fails_the_job_naming_the_step_with_the_log(
-    engine_node, member_user, team, run_id, tmp_path, mode
+    engine_node, member_user, team, run_id, workspace, mode
 ):
     text = dockerfile(run_id, "RUN echo before-the-failure", "RUN exit 3", "RUN echo never")
     if mode == "folder":
-        (tmp_path / "Dockerfile").write_text(text)
-        source = {"context_path": str(tmp_path)}
+        (workspace / "Dockerfile").write_text(text)
+        source = {"context_path": str(workspace)}
     else:
         source = {"dockerfile": text}
     tag = f"npufleet-test/failing:{run_id}"
@@ -144,9 +144,9 @@ def test_failing_run_fails_the_job_naming_the_step_with_the_log(
 
 
 def test_build_from_a_folder_on_the_node_with_its_own_dockerfile(
-    engine_node, member_user, team, run_id, tmp_path
+    engine_node, member_user, team, run_id, workspace
 ):
-    context = tmp_path / "context"
+    context = workspace / "context"
     context.mkdir()
     (context / "Dockerfile").write_text(
         dockerfile(run_id, "ARG FLAVOUR", "COPY data.txt /srv/", 'RUN echo "flavour=$FLAVOUR"')
@@ -175,16 +175,16 @@ def test_build_from_a_folder_on_the_node_with_its_own_dockerfile(
 
 
 def test_folder_build_with_a_dockerfile_written_here(
-    engine_node, member_user, team, run_id, tmp_path
+    engine_node, member_user, team, run_id, workspace
 ):
-    (tmp_path / "payload.bin").write_bytes(b"payload")
+    (workspace / "payload.bin").write_bytes(b"payload")
     tag = f"npufleet-test/stdin:{run_id}"
     job = images.start_build(
         member_user,
         node=engine_node,
         team=team,
         tag=tag,
-        context_path=str(tmp_path),
+        context_path=str(workspace),
         dockerfile=dockerfile(run_id, "COPY payload.bin /srv/"),
     )
     assert run_job(job.pk) == JobStatus.SUCCEEDED, Job.objects.get(pk=job.pk).error
@@ -193,17 +193,19 @@ def test_folder_build_with_a_dockerfile_written_here(
     assert out == b"payload"
 
 
-def test_folder_missing_on_the_node_fails_the_context_step(engine_node, member_user, team):
+def test_folder_missing_on_the_node_fails_the_context_step(
+    engine_node, member_user, team, workspace
+):
     job = images.start_build(
         member_user,
         node=engine_node,
         team=team,
         tag="npufleet-test/missing:1",
-        context_path="/tmp/npufleet-no-such-folder/context",
+        context_path=f"{workspace}/npufleet-no-such-folder/context",
     )
     assert run_job(job.pk) == JobStatus.FAILED
     job.refresh_from_db()
-    assert "/tmp/npufleet-no-such-folder/context is not a folder on node-a" in job.error
+    assert f"{workspace}/npufleet-no-such-folder/context is not a folder on node-a" in job.error
     assert [s["status"] for s in job.steps] == ["failed", "cancelled", "cancelled"]
 
 
@@ -243,12 +245,12 @@ def run_in_thread(job_id: int) -> dict:
 
 @pytest.mark.parametrize("mode", ["upload", "folder"])
 def test_cancel_stops_a_quiet_build_on_the_node(
-    engine_node, member_user, team, run_id, tmp_path, mode
+    engine_node, member_user, team, run_id, workspace, mode
 ):
     seconds = 400 + int(run_id[:4], 16) % 500
     text = dockerfile(run_id, f"RUN sleep {seconds}")
-    (tmp_path / "Dockerfile").write_text(text)
-    source = {"context_path": str(tmp_path)} if mode == "folder" else {"dockerfile": text}
+    (workspace / "Dockerfile").write_text(text)
+    source = {"context_path": str(workspace)} if mode == "folder" else {"dockerfile": text}
     job = images.start_build(
         member_user, node=engine_node, team=team, tag=f"npufleet-test/slow:{run_id}", **source
     )
@@ -265,13 +267,13 @@ def test_cancel_stops_a_quiet_build_on_the_node(
 
 @pytest.mark.parametrize("mode", ["upload", "folder"])
 def test_build_over_its_time_limit_fails_and_stops_on_the_node(
-    engine_node, member_user, team, run_id, tmp_path, settings, mode
+    engine_node, member_user, team, run_id, workspace, settings, mode
 ):
     settings.JOBS_BUILD_TIMEOUT = 8
     seconds = 400 + int(run_id[:4], 16) % 500
     text = dockerfile(run_id, f"RUN sleep {seconds}")
-    (tmp_path / "Dockerfile").write_text(text)
-    source = {"context_path": str(tmp_path)} if mode == "folder" else {"dockerfile": text}
+    (workspace / "Dockerfile").write_text(text)
+    source = {"context_path": str(workspace)} if mode == "folder" else {"dockerfile": text}
     job = images.start_build(
         member_user, node=engine_node, team=team, tag=f"npufleet-test/late:{run_id}", **source
     )

@@ -90,6 +90,12 @@ class Command(BaseCommand):
         from jobs.services.recipes import create_demo_recipes
 
         ensure_serving_image()
+        from jobs.models import AllowedImagePrefix
+        from jobs.services.policy import allow_registry
+
+        if not AllowedImagePrefix.objects.filter(prefix="npufleet/").exists():
+            allow_registry(admin, "npufleet/", note="the simulated fleet's stand-in images")
+            self.stdout.write("container policy: images under npufleet/ allowed (stand-ins)")
         team = Team.objects.get(slug="vision")
         vera = get_user_model().objects.get(username="vera")
         recipes = create_demo_recipes(vera, team)
