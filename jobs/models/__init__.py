@@ -15,11 +15,10 @@ from .policy import AllowedImagePrefix, PolicyException
 from .recipe import CONTENT_FIELDS, INFERENCE_FIELDS, TRAINING_FIELDS, Recipe, RecipeVersion
 
 __all__ = [
-    "AllowedImagePrefix",
-    "PolicyException",
     "CONTENT_FIELDS",
     "INFERENCE_FIELDS",
     "TRAINING_FIELDS",
+    "AllowedImagePrefix",
     "AscendSpeedSetting",
     "BaseImage",
     "CardRequirement",
@@ -30,6 +29,7 @@ __all__ = [
     "ModelAlias",
     "ModelSupport",
     "NodeImage",
+    "PolicyException",
     "Recipe",
     "RecipeVersion",
     "SoftwareStack",
