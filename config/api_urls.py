@@ -1,12 +1,12 @@
 """The /api/v1/ router; each app registers its viewsets here."""
 
 from django.urls import path
-from rest_framework.authtoken.views import obtain_auth_token
 from rest_framework.routers import DefaultRouter
 
+from config.tokens import ObtainTokenView, TokenListView, TokenRevokeView
 from fleet.api import booking
 from fleet.api.views import CardSampleViewSet, CardViewSet, NodeViewSet
-from jobs.api import catalog, images, recipes
+from jobs.api import catalog, images, policy, recipes
 from jobs.api.jobs import DeploymentViewSet, JobViewSet
 
 router = DefaultRouter()
@@ -39,8 +39,12 @@ router.register("deployments", DeploymentViewSet, basename="deployment")
 router.register("builds", images.BuildViewSet, basename="build")
 router.register("images", images.ImageViewSet, basename="image")
 router.register("build-templates", images.BuildTemplateViewSet, basename="build-template")
+router.register("allowed-images", policy.AllowedImagePrefixViewSet, basename="allowed-image")
+router.register("policy-exceptions", policy.PolicyExceptionViewSet, basename="policy-exception")
 
 urlpatterns = [
-    path("auth/token/", obtain_auth_token, name="api-token"),
+    path("auth/token/", ObtainTokenView.as_view(), name="api-token"),
+    path("auth/tokens/", TokenListView.as_view(), name="api-tokens"),
+    path("auth/tokens/<str:ident>/", TokenRevokeView.as_view(), name="api-token-revoke"),
     *router.urls,
 ]
