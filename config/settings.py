@@ -178,7 +178,6 @@ PROXY_COUNT = env.int("PROXY_COUNT", 0, minimum=0)
 AXES_CLIENT_IP_CALLABLE = "config.lockout.client_ip"
 
 
-
 def _proxy_header(value: str) -> tuple[str, str] | None:
     """'X-Forwarded-Proto' -> ('HTTP_X_FORWARDED_PROTO', 'https'); '-' -> None."""
     if value.strip() == "-":
@@ -245,7 +244,6 @@ STORAGES = {
     },
 }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
-
 
 
 def _rate(value: str) -> str:

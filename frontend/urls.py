@@ -3,11 +3,17 @@
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from frontend import views_fleet
+from frontend import views_fleet, views_tokens
 
 urlpatterns = [
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("account/tokens/", views_tokens.token_list, name="api-tokens-page"),
+    path(
+        "account/tokens/<str:ident>/revoke/",
+        views_tokens.token_revoke,
+        name="api-token-revoke-page",
+    ),
     path("", views_fleet.overview, name="home"),
     path("nodes/new/", views_fleet.node_create, name="node-create"),
     path("nodes/<int:pk>/", views_fleet.node_detail, name="node-detail"),

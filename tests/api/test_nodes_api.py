@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from fleet.models import Card, CardSample, Node
 from fleet.services import nodes as node_services
+from tests.conftest import PASSWORD
 
 pytestmark = pytest.mark.django_db
 
@@ -209,9 +209,12 @@ def test_card_series_and_samples(member_api):
 
 def test_token_authentication_for_integrations(member_user):
     make_node()
-    token = Token.objects.create(user=member_user)
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    issued = client.post(
+        "/api/v1/auth/token/", {"username": member_user.username, "password": PASSWORD}
+    )
+    assert issued.status_code == 200, issued.content
+    client.credentials(HTTP_AUTHORIZATION=f"Token {issued.json()['token']}")
     assert client.get("/api/v1/nodes/").json()["count"] == 1
     client.credentials(HTTP_AUTHORIZATION="Token wrong")
     assert client.get("/api/v1/nodes/").status_code == 401

@@ -241,5 +241,8 @@ def test_members_read_the_node_page_without_admin_actions(as_member):
 
 def test_member_can_log_in_with_password_and_see_the_overview(client, member_user):
     make_node("node-a", healths=("OK",))
-    assert client.login(username=member_user.username, password=PASSWORD)
+    signed_in = client.post(
+        reverse("login"), {"username": member_user.username, "password": PASSWORD}
+    )
+    assert signed_in.status_code == 302
     assert len(elements(client.get(reverse("home")), "tile")) == 1

@@ -1,0 +1,23 @@
+"""API throttles: per user when signed in, per address otherwise (rates from settings)."""
+
+from __future__ import annotations
+
+from rest_framework.settings import api_settings
+from rest_framework.throttling import AnonRateThrottle, UserRateThrottle
+
+
+class _CurrentRates:
+    """DRF reads the rates once, at import; read them per request so settings changes apply."""
+
+    scope: str
+
+    def get_rate(self) -> str | None:
+        return api_settings.DEFAULT_THROTTLE_RATES.get(self.scope)
+
+
+class AnonThrottle(_CurrentRates, AnonRateThrottle):
+    """Requests without a signed-in user, counted per client address."""
+
+
+class UserThrottle(_CurrentRates, UserRateThrottle):
+    """Requests of a signed-in user (session or token), counted per user."""
