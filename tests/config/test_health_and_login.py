@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import socket
+
 import pytest
+from django.db import OperationalError
 from django.test import override_settings
 from django.urls import reverse
 
@@ -17,18 +20,45 @@ def test_healthz_reports_database_and_redis(client, django_db_setup):
     assert body["status"] == "ok"
     assert body["database"]["ok"] is True
     assert body["redis"]["ok"] is True
+    assert set(body["database"]) == {"ok", "ms"}  # no vendor, host or version
+
+
+def closed_port() -> int:
+    """A loopback port nothing listens on: bound, then released."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
 
 
 @pytest.mark.django_db
-def test_healthz_names_redis_when_it_does_not_answer(client):
-    with override_settings(REDIS_URL="redis://127.0.0.1:1/0"):
+def test_healthz_says_redis_fails_without_its_address_or_error(client, caplog):
+    port = closed_port()
+    with override_settings(REDIS_URL=f"redis://127.0.0.1:{port}/0"):
         response = client.get("/healthz")
     assert response.status_code == 503
     body = response.json()
-    assert body["status"] == "fail"
+    assert body == {"status": "fail", "database": body["database"], "redis": {"ok": False}}
     assert body["database"]["ok"] is True
-    assert body["redis"]["ok"] is False
-    assert "Connection" in body["redis"]["error"]
+    text = response.content.decode()
+    for leak in ("127.0.0.1", str(port), "redis://", "Error", "refused", "Connection"):
+        assert leak not in text
+    logged = [r.getMessage() for r in caplog.records if r.name == "config.health"]
+    assert any(f"127.0.0.1:{port}" in line and "refused" in line for line in logged), logged
+
+
+@pytest.mark.django_db
+def test_healthz_says_the_database_fails_without_driver_text(client, caplog, monkeypatch):
+    from django.db import connection
+
+    def broken_cursor(*args, **kwargs):
+        raise OperationalError('connection to server at "db.internal" (10.0.0.5), port 5432 failed')
+
+    monkeypatch.setattr(connection, "cursor", broken_cursor)
+    response = client.get("/healthz")
+    assert response.status_code == 503
+    assert response.json()["database"] == {"ok": False}
+    assert b"db.internal" not in response.content and b"10.0.0.5" not in response.content
+    assert any("db.internal" in r.getMessage() for r in caplog.records)
 
 
 def test_home_redirects_anonymous_users_to_login(client, db):
