@@ -132,6 +132,7 @@ def recipe_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "versions": versions,
         "content": {k: content[k] for k in fields},
         "can_edit": _can_edit(request.user, recipe),
+        "exceptions": recipe.policy_exceptions.select_related("granted_by"),
         **preview,
         **_picker(request, request.GET),
     }

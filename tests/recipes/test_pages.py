@@ -218,3 +218,24 @@ def test_a_recipe_on_a_new_version_validates_after_the_admin_adds_it(admin, admi
     admin.post(reverse("catalog-edit"), {"version": "0.7.0", "copy_from": "0.6.0"})
     made = recipes.create_recipe(admin_user, team=team, name="v7", values=body)
     assert made.current_version.vllm_version == "0.7.0"
+
+
+def test_the_detail_page_lists_policy_exceptions_and_only_admins_get_the_grant_link(
+    member, recipe, admin_user, client
+):
+    from jobs.services.policy import grant_exception
+
+    url = reverse("recipe-detail", args=[recipe.pk])
+    page = member.get(url).content.decode()
+    assert "follow the policy in full" in page and "Grant an exception" not in page
+    grant_exception(
+        admin_user,
+        recipe,
+        rule="image",
+        value="myorg/vllm:1",
+        reason="vendor image under evaluation",
+    )
+    page = member.get(url).content.decode()
+    assert "myorg/vllm:1" in page and "vendor image under evaluation" in page
+    client.force_login(admin_user)
+    assert "Grant an exception" in client.get(url).content.decode()
