@@ -15,3 +15,9 @@ urlpatterns = [
     path("api/v1/", include("config.api_urls")),
     path("", include("frontend.urls")),
 ]
+
+# Under /api/ these answer JSON; elsewhere Django's pages.
+handler400 = "config.api_errors.bad_request"
+handler403 = "config.api_errors.permission_denied"
+handler404 = "config.api_errors.page_not_found"
+handler500 = "config.api_errors.server_error"
