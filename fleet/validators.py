@@ -1,4 +1,7 @@
-"""Strict patterns for what reaches a remote shell or a container: names, hosts, paths, labels."""
+"""Strict patterns for what reaches a remote shell or a container: names, hosts, paths, labels.
+
+Every check is a `fullmatch`: `$` alone would let a trailing newline through.
+"""
 
 from __future__ import annotations
 
@@ -19,7 +22,7 @@ JUMP_RE = re.compile(
 
 
 def node_name(value: str) -> str:
-    if not NAME_RE.match(value or ""):
+    if not NAME_RE.fullmatch(value or ""):
         raise Invalid(
             f"name {value!r} is not allowed: use lowercase letters, digits and '-', up to 63 "
             "characters, starting and ending with a letter or digit (e.g. 'gy1-devserver-01')",
@@ -29,7 +32,7 @@ def node_name(value: str) -> str:
 
 
 def host(value: str, field: str = "host") -> str:
-    if not HOST_RE.match(value or ""):
+    if not HOST_RE.fullmatch(value or ""):
         raise Invalid(
             f"{field} {value!r} is not a host name or IP address (e.g. 192.168.0.10)", field=field
         )
@@ -43,7 +46,7 @@ def port(value: int, field: str = "port") -> int:
 
 
 def username(value: str) -> str:
-    if not USER_RE.match(value or ""):
+    if not USER_RE.fullmatch(value or ""):
         raise Invalid(
             f"username {value!r} is not a valid Linux user name (e.g. root)", field="username"
         )
@@ -51,7 +54,7 @@ def username(value: str) -> str:
 
 
 def abs_path(value: str, field: str) -> str:
-    if not PATH_RE.match(value or "") or "/../" in value + "/" or value.endswith("/.."):
+    if not PATH_RE.fullmatch(value or "") or "/../" in value + "/" or value.endswith("/.."):
         raise Invalid(
             f"{field} {value!r} must be an absolute path of letters, digits and ._/+- only "
             "(no spaces, quotes or '..')",
@@ -66,7 +69,7 @@ def labels(values: object) -> list[str]:
     if not isinstance(values, list):
         raise Invalid("labels must be a list of words like 'region=gy1'", field="labels")
     for value in values:
-        if not isinstance(value, str) or not LABEL_RE.match(value):
+        if not isinstance(value, str) or not LABEL_RE.fullmatch(value):
             raise Invalid(
                 f"label {value!r} is not allowed: letters, digits and _.:=- only, up to 63 "
                 "characters (e.g. 'region=gy1')",
@@ -79,7 +82,7 @@ def jump_host(value: str) -> tuple[str, str, int] | None:
     """(user, host, port) of 'user@host:port', or None when blank."""
     if not value:
         return None
-    match = JUMP_RE.match(value)
+    match = JUMP_RE.fullmatch(value)
     if not match:
         raise Invalid(
             f"jump_host {value!r} must look like user@host:port (e.g. root@10.0.0.2:22)",

@@ -7,10 +7,33 @@ from functools import cache
 
 from django import forms
 
-from fleet.booking.choices import AuditAction
+from fleet.booking.choices import (
+    EARLIEST_MOMENT,
+    LATEST_MOMENT,
+    MOMENT_RANGE_TEXT,
+    AuditAction,
+)
 from fleet.models import Node, Team
 
 LOCAL_INPUT = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
+
+
+class MomentField(forms.DateTimeField):
+    """A date and time in the user's zone, refused outside the range bookings may use."""
+
+    default_error_messages = {
+        "invalid": "Enter a date and time, e.g. 2025-06-01 09:00.",
+        "range": f"Give a date and time {MOMENT_RANGE_TEXT}.",
+    }
+
+    def to_python(self, value):
+        try:
+            moment = super().to_python(value)
+        except OverflowError:  # a zone shift past year 1 or 9999
+            raise forms.ValidationError(self.error_messages["range"], code="range") from None
+        if moment is not None and not EARLIEST_MOMENT <= moment < LATEST_MOMENT:
+            raise forms.ValidationError(self.error_messages["range"], code="range")
+        return moment
 
 
 @cache
@@ -31,7 +54,7 @@ class BookForm(forms.Form):
     cards = forms.TypedMultipleChoiceField(
         coerce=int, widget=forms.CheckboxSelectMultiple, help_text="Click free slots to pick."
     )
-    start = forms.DateTimeField(widget=LOCAL_INPUT, help_text="In your time zone.")
+    start = MomentField(widget=LOCAL_INPUT, help_text="In your time zone.")
     hours = forms.FloatField(min_value=0.25, max_value=24 * 90, initial=2)
     purpose = forms.CharField(max_length=200)
     override_reason = forms.CharField(
@@ -61,7 +84,7 @@ class FindForm(forms.Form):
         coerce=int, choices=[(n, str(n)) for n in (1, 2, 4, 8)], initial=2, label="Cards"
     )
     hours = forms.FloatField(min_value=0.25, max_value=24 * 90, initial=2)
-    earliest = forms.DateTimeField(widget=LOCAL_INPUT, required=False, help_text="Blank: now.")
+    earliest = MomentField(widget=LOCAL_INPUT, required=False, help_text="Blank: now.")
     nodes = forms.ModelMultipleChoiceField(
         Node.objects.none(), required=False, help_text="Blank: the whole fleet."
     )

@@ -28,6 +28,7 @@ from frontend.forms_booking import (
     CancelForm,
     ExtendForm,
     FindForm,
+    MomentField,
     MoveForm,
     TimeZoneForm,
 )
@@ -89,14 +90,17 @@ def _grid(lines: list[CardLine], start: datetime, span: int, node: Node) -> list
     return rows
 
 
-def _start_param(value: str | None) -> datetime:
-    """The timeline's first hour, from ?start= in the user's zone (default: this hour)."""
+def _start_param(request: HttpRequest, name: str, value: str | None) -> datetime:
+    """The timeline's first hour, from ?start= in the user's zone (default: this hour).
+
+    A value that is no date, or out of range, is said on the page and this hour is shown.
+    """
     if value:
         try:
-            parsed = forms.DateTimeField().clean(value)
+            parsed = MomentField().clean(value)
             return parsed.replace(minute=0, second=0, microsecond=0)
-        except forms.ValidationError:
-            pass
+        except forms.ValidationError as exc:
+            messages.error(request, f"{name}={value[:40]!r}: {' '.join(exc.messages)}")
     return timezone.localtime().replace(minute=0, second=0, microsecond=0)
 
 
@@ -114,15 +118,16 @@ def timeline_index(request: HttpRequest) -> HttpResponse:
 def timeline(request: HttpRequest, pk: int) -> HttpResponse:
     """A node's cards as rows and hours as columns; free slots pick cards for the form below."""
     node = get_object_or_404(Node.objects.visible_to(request.user), pk=pk)
-    start = _start_param(request.GET.get("start"))
-    span = int(request.GET.get("hours", 24)) if request.GET.get("hours", "").isdigit() else 24
-    span = span if span in SPANS else 24
+    start = _start_param(request, "start", request.GET.get("start"))
+    asked = request.GET.get("hours", "")
+    span = next((s for s in SPANS if str(s) == asked), 24)
     devices = list(node.cards.order_by("device").values_list("device", flat=True))
+    at = request.GET.get("at")
     form = BookForm(
         request.POST or None,
         user=request.user,
         devices=devices,
-        initial={"start": _start_param(request.GET.get("at") or request.GET.get("start"))},
+        initial={"start": _start_param(request, "at", at) if at else start},
     )
     status = 200
     if request.method == "POST":

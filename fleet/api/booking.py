@@ -19,20 +19,26 @@ from rest_framework.response import Response
 from fleet.api.booking_serializers import (
     AuditEntrySerializer,
     AvailabilityQuerySerializer,
+    AvailabilitySerializer,
     BookingCreateSerializer,
     BookingSerializer,
     BookingUpdateSerializer,
     CancelSerializer,
     CardLineSerializer,
     CordonedNodeSerializer,
+    CordonResultSerializer,
     CordonSerializer,
     ExtendSerializer,
+    MarkedSerializer,
     NotificationSerializer,
     OptionSerializer,
+    TeamDetailSerializer,
     TeamSerializer,
     TeamUpdateSerializer,
     TimelineQuerySerializer,
+    TimelineSerializer,
 )
+from fleet.api.fields import as_id
 from fleet.booking import cordon, services, teams
 from fleet.booking.availability import find_available, node_timeline
 from fleet.choices import TeamRole
@@ -142,10 +148,7 @@ class BookingViewSet(viewsets.ModelViewSet):
 class AvailabilityViewSet(viewsets.ViewSet):
     """The earliest window with N free cards for H hours, per node, earliest first."""
 
-    @extend_schema(
-        parameters=[AvailabilityQuerySerializer],
-        responses={200: OptionSerializer(many=True)},
-    )
+    @extend_schema(parameters=[AvailabilityQuerySerializer], responses=AvailabilitySerializer)
     def list(self, request):
         query = AvailabilityQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
@@ -153,7 +156,7 @@ class AvailabilityViewSet(viewsets.ViewSet):
         nodes = None
         if data.get("nodes"):
             names = [n.strip() for n in data["nodes"].split(",") if n.strip()]
-            ids = [int(n) for n in names if n.isdigit()]
+            ids = [pk for pk in map(as_id, names) if pk is not None]
             visible = Node.objects.visible_to(request.user)
             nodes = list(visible.filter(pk__in=ids) | visible.filter(name__in=names))
             if not nodes:
@@ -183,10 +186,7 @@ class TimelineViewSet(viewsets.GenericViewSet):
     def get_queryset(self):
         return Node.objects.visible_to(self.request.user)
 
-    @extend_schema(
-        parameters=[TimelineQuerySerializer],
-        responses={200: CardLineSerializer(many=True)},
-    )
+    @extend_schema(parameters=[TimelineQuerySerializer], responses=TimelineSerializer)
     def retrieve(self, request, pk=None):
         node = self.get_object()
         query = TimelineQuerySerializer(data=request.query_params)
@@ -219,7 +219,7 @@ class CordonViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
             Prefetch("cards", Card.objects.order_by("device"))
         )
 
-    @extend_schema(request=CordonSerializer, responses={201: dict})
+    @extend_schema(request=CordonSerializer, responses={201: CordonResultSerializer})
     def create(self, request):
         """Cordon a node (no `cards`) or some of its cards; lists the bookings left on it."""
         body = CordonSerializer(data=request.data, context={"request": request})
@@ -272,7 +272,7 @@ class NotificationViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     def get_queryset(self):
         return Notification.objects.visible_to(self.request.user).select_related("team")
 
-    @extend_schema(request=None, responses={200: dict})
+    @extend_schema(request=None, responses=MarkedSerializer)
     @action(detail=False, methods=["post"], url_path="mark-read")
     def mark_read(self, request):
         """Mark all of your teams' notifications read."""
@@ -305,14 +305,13 @@ class TeamViewSet(
             )
         return context
 
-    @extend_schema(responses={200: dict})
+    @extend_schema(responses=TeamDetailSerializer)
     def retrieve(self, request, *args, **kwargs):
         from fleet.booking.quotas import team_usage
 
         team = self.get_object()
-        body = dict(self.get_serializer(team).data)
-        body["usage"] = team_usage(team, timezone.now())
-        return Response(body)
+        team.usage = team_usage(team, timezone.now())
+        return Response(TeamDetailSerializer(team, context=self.get_serializer_context()).data)
 
     @extend_schema(request=TeamUpdateSerializer, responses=TeamSerializer)
     def partial_update(self, request, *args, **kwargs):

@@ -7,22 +7,37 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from fleet.api.fields import as_id, bounded_float, bounded_int
+from fleet.booking.choices import EARLIEST_MOMENT, LATEST_MOMENT, MOMENT_RANGE_TEXT
 from fleet.models import AuditEntry, Booking, Node, Notification, Team
+
+MAX_DEVICE = 255  # /dev/davinciN numbers
+MAX_CARDS = 64  # cards in one booking
+MAX_HOURS = 24 * 366  # length of a window searched for
 
 
 class AwareDateTimeField(serializers.DateTimeField):
-    """An ISO 8601 moment that must carry its UTC offset (or Z)."""
+    """An ISO 8601 moment that must carry its UTC offset (or Z), between 2000 and 2100."""
 
     default_error_messages = {
         "naive": "Give the time with its offset, e.g. 2025-06-01T09:00:00+08:00 or ...Z.",
+        "invalid": "Give an ISO 8601 time with its offset, e.g. 2025-06-01T09:00:00+08:00.",
+        "overflow": f"Give a time {MOMENT_RANGE_TEXT}.",
+        "range": f"Give a time {MOMENT_RANGE_TEXT}.",
     }
 
     def to_internal_value(self, value):
         if isinstance(value, str):
-            parsed = parse_datetime(value.strip())
+            try:
+                parsed = parse_datetime(value.strip())
+            except ValueError:  # well formed but impossible, e.g. 2025-02-30 or +25:00
+                self.fail("invalid")
             if parsed is not None and parsed.tzinfo is None:
                 self.fail("naive")
-        return super().to_internal_value(value)
+        moment = super().to_internal_value(value)
+        if not EARLIEST_MOMENT <= moment < LATEST_MOMENT:
+            self.fail("range")
+        return moment
 
 
 @extend_schema_field(OpenApiTypes.STR)
@@ -35,7 +50,8 @@ class PkOrNameField(serializers.RelatedField):
 
     def to_internal_value(self, data):
         text = str(data).strip()
-        key = {"pk": int(text)} if text.isdigit() else {self.lookup: text}
+        pk = as_id(text)
+        key = {"pk": pk} if pk is not None else {self.lookup: text}
         try:
             return self.get_queryset().get(**key)
         except self.get_queryset().model.DoesNotExist:
@@ -92,14 +108,12 @@ class BookingSerializer(serializers.ModelSerializer):
 
 class CardsOrCountMixin(serializers.Serializer):
     cards = serializers.ListField(
-        child=serializers.IntegerField(min_value=0),
+        child=bounded_int(0, MAX_DEVICE),
         required=False,
         allow_empty=False,
         help_text="Device numbers N of /dev/davinciN; or give `count`.",
     )
-    count = serializers.IntegerField(
-        min_value=1, required=False, help_text="How many cards the allocator should pick."
-    )
+    count = bounded_int(1, MAX_CARDS, required=False, help_text="How many cards to pick.")
 
 
 class BookingCreateSerializer(CardsOrCountMixin):
@@ -141,8 +155,8 @@ class CancelSerializer(serializers.Serializer):
 
 
 class AvailabilityQuerySerializer(serializers.Serializer):
-    count = serializers.IntegerField(min_value=1)
-    hours = serializers.FloatField(min_value=0.01)
+    count = bounded_int(1, MAX_CARDS)
+    hours = bounded_float(0.01, MAX_HOURS)
     earliest = AwareDateTimeField(required=False)
     nodes = serializers.CharField(
         required=False, help_text="Comma-separated node ids or names (default: the whole fleet)."
@@ -158,9 +172,20 @@ class OptionSerializer(serializers.Serializer):
     reason = serializers.CharField()
 
 
+class AvailabilitySerializer(serializers.Serializer):
+    """The availability answer: the question, the windows found, and why nodes have none."""
+
+    count = serializers.IntegerField()
+    hours = serializers.FloatField()
+    options = OptionSerializer(many=True)
+    unavailable = serializers.DictField(
+        child=serializers.CharField(), help_text="Node name → why it has no window."
+    )
+
+
 class TimelineQuerySerializer(serializers.Serializer):
     start = AwareDateTimeField(required=False)
-    hours = serializers.IntegerField(min_value=1, max_value=24 * 31, default=48)
+    hours = bounded_int(1, 24 * 31, default=48)
 
 
 class SegmentSerializer(serializers.Serializer):
@@ -180,15 +205,40 @@ class CardLineSerializer(serializers.Serializer):
     segments = SegmentSerializer(many=True)
 
 
+class TimelineSerializer(serializers.Serializer):
+    """A node's cards over a window, each with the bookings that hold it."""
+
+    node = serializers.IntegerField()
+    node_name = serializers.CharField()
+    cordoned = serializers.BooleanField()
+    cordon_reason = serializers.CharField()
+    start = serializers.DateTimeField()
+    end = serializers.DateTimeField()
+    cards = CardLineSerializer(many=True)
+
+
 class CordonSerializer(serializers.Serializer):
     node = VisibleNodeField(help_text="Node id or name.")
     cards = serializers.ListField(
-        child=serializers.IntegerField(min_value=0),
+        child=bounded_int(0, MAX_DEVICE),
         required=False,
         allow_empty=False,
         help_text="Device numbers; leave out to cordon the whole node.",
     )
     reason = serializers.CharField(max_length=300, required=False, allow_blank=True)
+
+
+class CordonResultSerializer(serializers.Serializer):
+    node = serializers.CharField(help_text="The node's name.")
+    cards = serializers.ListField(
+        child=serializers.IntegerField(), allow_null=True, help_text="Null: the whole node."
+    )
+    affected_bookings = BookingSerializer(many=True, help_text="Bookings left on what is cordoned.")
+
+
+class CordonedCardSerializer(serializers.Serializer):
+    device = serializers.IntegerField()
+    reason = serializers.CharField()
 
 
 class CordonedNodeSerializer(serializers.ModelSerializer):
@@ -199,6 +249,7 @@ class CordonedNodeSerializer(serializers.ModelSerializer):
         fields = ["id", "name", "cordoned", "cordon_reason", "cordoned_cards"]
         read_only_fields = fields
 
+    @extend_schema_field(CordonedCardSerializer(many=True))
     def get_cordoned_cards(self, node: Node) -> list[dict]:
         return [
             {"device": c.device, "reason": c.cordon_reason} for c in node.cards.all() if c.cordoned
@@ -206,10 +257,18 @@ class CordonedNodeSerializer(serializers.ModelSerializer):
 
 
 class AuditEntrySerializer(serializers.ModelSerializer):
-    actor = serializers.CharField(source="actor.username", default=None, read_only=True)
-    team_name = serializers.CharField(source="team.name", default=None, read_only=True)
-    node_name = serializers.CharField(source="node.name", default=None, read_only=True)
-    card_device = serializers.IntegerField(source="card.device", default=None, read_only=True)
+    actor = serializers.CharField(
+        source="actor.username", default=None, read_only=True, allow_null=True
+    )
+    team_name = serializers.CharField(
+        source="team.name", default=None, read_only=True, allow_null=True
+    )
+    node_name = serializers.CharField(
+        source="node.name", default=None, read_only=True, allow_null=True
+    )
+    card_device = serializers.IntegerField(
+        source="card.device", default=None, read_only=True, allow_null=True
+    )
 
     class Meta:
         model = AuditEntry
@@ -264,8 +323,30 @@ class TeamSerializer(serializers.ModelSerializer):
         )
 
 
+class TeamUsageSerializer(serializers.Serializer):
+    max_cards = serializers.IntegerField()
+    cards_now = serializers.IntegerField()
+    max_card_hours_per_week = serializers.IntegerField()
+    card_hours_this_week = serializers.FloatField()
+    week_start = serializers.DateTimeField()
+
+
+class TeamDetailSerializer(TeamSerializer):
+    """A team with its usage now and this week."""
+
+    usage = TeamUsageSerializer(read_only=True)
+
+    class Meta(TeamSerializer.Meta):
+        fields = [*TeamSerializer.Meta.fields, "usage"]
+        read_only_fields = [*TeamSerializer.Meta.read_only_fields, "usage"]
+
+
+class MarkedSerializer(serializers.Serializer):
+    marked = serializers.IntegerField(help_text="How many notifications were marked read.")
+
+
 class TeamUpdateSerializer(serializers.Serializer):
-    max_cards = serializers.IntegerField(min_value=0, required=False)
-    max_card_hours_per_week = serializers.IntegerField(min_value=0, required=False)
+    max_cards = bounded_int(0, 100_000, required=False)
+    max_card_hours_per_week = bounded_int(0, 10_000_000, required=False)
     webhook_url = serializers.CharField(max_length=200, required=False, allow_blank=True)
     reason = serializers.CharField(max_length=300, required=False, allow_blank=True)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from django.db import models
 
 # Cards per job on an 8-card box; other node sizes take any count up to their card total.
@@ -10,6 +12,10 @@ EIGHT_CARD_COUNTS = (1, 2, 4, 8)
 HCCS_HALVES = ((0, 1, 2, 3), (4, 5, 6, 7))
 # Card health values that keep a card out of new bookings.
 UNHEALTHY = frozenset({"Alarm", "Critical"})
+# Moments the booking API and pages accept: far from year 1 and 9999, where arithmetic overflows.
+EARLIEST_MOMENT = datetime(2000, 1, 1, tzinfo=UTC)
+LATEST_MOMENT = datetime(2100, 1, 1, tzinfo=UTC)
+MOMENT_RANGE_TEXT = "between 2000-01-01 and 2100-01-01 (UTC)"
 
 
 class BookingStatus(models.TextChoices):

@@ -18,8 +18,9 @@ from jobs.models import (
     SoftwareStack,
     VllmVersion,
 )
-from jobs.models.catalog import VERSION_RE
 
+# The model's VERSION_RE ends in `$`; input is matched to its very end.
+VERSION_INPUT_RE = r"^[0-9]+\.[0-9]+(?:\.[0-9]+)?\Z"
 PROVENANCE = ("seed", "seed_line", "seed_table", "printed", "provenance", "origin", "edited_at")
 
 
@@ -27,7 +28,9 @@ class CatalogRowSerializer(serializers.ModelSerializer):
     """Provenance columns are read-only; the service stamps them."""
 
     origin = serializers.CharField(read_only=True, help_text="Provenance plus the last edit.")
-    edited_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    edited_by = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, allow_null=True, help_text="Null: never edited."
+    )
 
     class Meta:
         read_only_fields = PROVENANCE
@@ -159,8 +162,12 @@ class LlamaFactorySerializer(CatalogRowSerializer):
 
 
 class VllmVersionSerializer(serializers.ModelSerializer):
-    card_table_fallback = serializers.SlugRelatedField(slug_field="version", read_only=True)
-    quant_table_fallback = serializers.SlugRelatedField(slug_field="version", read_only=True)
+    card_table_fallback = serializers.SlugRelatedField(
+        slug_field="version", read_only=True, allow_null=True
+    )
+    quant_table_fallback = serializers.SlugRelatedField(
+        slug_field="version", read_only=True, allow_null=True
+    )
     card_rows = serializers.IntegerField(read_only=True, source="card_row_count")
     support_rows = serializers.IntegerField(read_only=True, source="support_row_count")
 
@@ -181,7 +188,11 @@ class VllmVersionSerializer(serializers.ModelSerializer):
 
 
 class VllmVersionCreateSerializer(serializers.Serializer):
-    version = serializers.RegexField(VERSION_RE, max_length=20)
+    version = serializers.RegexField(
+        VERSION_INPUT_RE,
+        max_length=20,
+        error_messages={"invalid": "Use a version number like 0.6.3."},
+    )
     copy_from = serializers.SlugRelatedField(
         slug_field="version",
         queryset=VllmVersion.objects.all(),

@@ -13,6 +13,8 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 
+from fleet.api.fields import as_id
+from fleet.api.schema import reaches_node
 from fleet.errors import Invalid
 from fleet.models import Node, Team
 from jobs.api.jobs import JobSerializer
@@ -175,12 +177,14 @@ class ImageViewSet(
         parameters=[OpenApiParameter("node", int, required=True)],
         responses=NodeImageSerializer(many=True),
     )
+    @reaches_node
     @action(detail=False, methods=["post"])
     def refresh(self, request):
         """Read `docker images` on the node now and sync the list (admins and team members)."""
         ref = request.query_params.get("node", "")
         nodes = Node.objects.visible_to(request.user)
-        node = nodes.filter(pk=int(ref)).first() if ref.isdigit() else None
+        pk = as_id(ref)
+        node = nodes.filter(pk=pk).first() if pk is not None else None
         if node is None:
             raise Invalid("give ?node=<id> of a node you can see", field="node")
         rows = images.refresh_images(node, actor=request.user)

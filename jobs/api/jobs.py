@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from django.db.models import Max
 from django.http import HttpResponse
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from fleet.api.fields import bounded_int
 from fleet.errors import Invalid
 from fleet.models import Booking
+from jobs.choices import JobStatus
 from jobs.models import Deployment, Job, LogChunk, RecipeVersion
 from jobs.services import deployments as deployment_services
 from jobs.services import jobs as job_services
@@ -18,8 +20,10 @@ from jobs.services import jobs as job_services
 
 class JobSerializer(serializers.ModelSerializer):
     progress = serializers.IntegerField(read_only=True)
-    requested_by = serializers.CharField(source="requested_by.username", default=None)
-    team_name = serializers.CharField(source="team.name", default=None)
+    requested_by = serializers.CharField(
+        source="requested_by.username", default=None, allow_null=True
+    )
+    team_name = serializers.CharField(source="team.name", default=None, allow_null=True)
 
     class Meta:
         model = Job
@@ -51,10 +55,29 @@ class JobSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+MAX_SEQ = 2**31 - 1  # log chunk numbers are 32-bit in the database
+MAX_LOG_CHUNKS = 1000
+
+
 class LogChunkSerializer(serializers.ModelSerializer):
     class Meta:
         model = LogChunk
         fields = ["seq", "text"]
+
+
+class LogQuerySerializer(serializers.Serializer):
+    after_seq = bounded_int(
+        0, MAX_SEQ, default=0, help_text="Only chunks after this number (0: from the start)."
+    )
+    limit = bounded_int(1, MAX_LOG_CHUNKS, default=500, help_text="At most this many chunks.")
+
+
+class LogPageSerializer(serializers.Serializer):
+    job = serializers.IntegerField()
+    status = serializers.ChoiceField(choices=JobStatus.choices)
+    chunks = LogChunkSerializer(many=True)
+    last_seq = serializers.IntegerField(help_text="The number of the log's last chunk now.")
+    more = serializers.BooleanField(help_text="Chunks after these exist: ask again.")
 
 
 class JobViewSet(viewsets.ReadOnlyModelViewSet):
@@ -80,22 +103,14 @@ class JobViewSet(viewsets.ReadOnlyModelViewSet):
         job = job_services.retry_job(self.get_object(), actor=request.user)
         return Response(JobSerializer(job).data, status=status.HTTP_201_CREATED)
 
-    @extend_schema(
-        parameters=[
-            OpenApiParameter("after_seq", int, description="Only chunks after this number."),
-            OpenApiParameter("limit", int, description="At most this many chunks (max 1000)."),
-        ],
-        responses={200: dict},
-    )
+    @extend_schema(parameters=[LogQuerySerializer], responses=LogPageSerializer)
     @action(detail=True, methods=["get"])
     def log(self, request, pk=None):
         """Log chunks after `after_seq`, oldest first; `last_seq` says where the log ends now."""
         job = self.get_object()
-        try:
-            after = int(request.query_params.get("after_seq", 0))
-            limit = min(int(request.query_params.get("limit", 500)), 1000)
-        except ValueError:
-            raise Invalid("after_seq and limit must be whole numbers", field="after_seq") from None
+        query = LogQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        after, limit = query.validated_data["after_seq"], query.validated_data["limit"]
         rows = LogChunk.objects.filter(job=job, seq__gt=after).order_by("seq")[:limit]
         chunks = LogChunkSerializer(rows, many=True).data
         last = LogChunk.objects.filter(job=job).aggregate(m=Max("seq"))["m"] or 0

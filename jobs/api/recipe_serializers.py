@@ -99,7 +99,9 @@ class DraftSerializer(RecipeValuesSerializer):
 
 
 class RecipeVersionSerializer(serializers.ModelSerializer):
-    created_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    created_by = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, allow_null=True
+    )
 
     class Meta:
         model = RecipeVersion
@@ -117,7 +119,9 @@ class RecipeVersionSerializer(serializers.ModelSerializer):
 
 class RecipeSerializer(serializers.ModelSerializer):
     team_name = serializers.CharField(source="team.name", read_only=True)
-    created_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    created_by = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, allow_null=True
+    )
     current_version = RecipeVersionSerializer(read_only=True)
     version_count = serializers.IntegerField(read_only=True)
     can_edit = serializers.SerializerMethodField()

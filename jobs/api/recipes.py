@@ -15,6 +15,7 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from fleet.api.fields import as_id
 from fleet.errors import Invalid
 from fleet.models import Card, Node
 from jobs.api.recipe_serializers import (
@@ -48,7 +49,8 @@ def find_node(user: Any, ref: str | None) -> Node | None:
     nodes = Node.objects.visible_to(user).prefetch_related(
         Prefetch("cards", Card.objects.order_by("device"))
     )
-    node = (nodes.filter(pk=int(ref)) if ref.isdigit() else nodes.none()).first()
+    pk = as_id(ref)
+    node = (nodes.filter(pk=pk) if pk is not None else nodes.none()).first()
     node = node or nodes.filter(name=ref).first()
     if node is None:
         raise Invalid(f"no node {ref!r}", field="node")
@@ -143,9 +145,10 @@ class RecipeViewSet(viewsets.ModelViewSet):
         if not number:
             assert recipe.current_version is not None
             return recipe.current_version
-        if not number.isdigit():
-            raise Invalid(f"version must be a number, not {number!r}", field="version")
-        found = recipe.versions.filter(number=int(number)).first()
+        wanted = as_id(number)
+        if wanted is None:
+            raise Invalid(f"version must be a whole number, not {number!r}", field="version")
+        found = recipe.versions.filter(number=wanted).first()
         if found is None:
             raise Invalid(f"{recipe.name} has no version {number}", field="version")
         return found

@@ -1,0 +1,30 @@
+"""Input fields shared by the API: bounded numbers and moments whose errors state the range."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework import serializers
+
+
+def bounded_int(low: int, high: int, **kwargs: Any) -> serializers.IntegerField:
+    """A whole number in [low, high]; any refusal says the range."""
+    message = f"Give a whole number from {low} to {high}."
+    errors = {key: message for key in ("invalid", "min_value", "max_value", "max_string_length")}
+    return serializers.IntegerField(min_value=low, max_value=high, error_messages=errors, **kwargs)
+
+
+def bounded_float(low: float, high: float, **kwargs: Any) -> serializers.FloatField:
+    """A finite number in [low, high]; any refusal says the range."""
+    message = f"Give a number from {low:g} to {high:g}."
+    keys = ("invalid", "min_value", "max_value", "max_string_length", "overflow")
+    errors = {key: message for key in keys}
+    return serializers.FloatField(min_value=low, max_value=high, error_messages=errors, **kwargs)
+
+
+def as_id(text: object) -> int | None:
+    """The database id a query or body value spells ('12'), else None (a name, '²', 10**30)."""
+    value = str(text).strip()
+    if value.isascii() and value.isdigit() and len(value) <= 18:
+        return int(value)
+    return None
