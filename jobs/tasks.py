@@ -61,30 +61,39 @@ def follow_deployment(deployment_id: int) -> int:
 
 
 @shared_task(ignore_result=True)
-def cleanup_deployment(deployment_id: int) -> None:
-    """Remove the container of a deployment whose job was lost, so its cards are free."""
-    from jobs.docker_api import docker_on
+def cleanup_deployment(deployment_id: int) -> int:
+    """Remove the container of a deployment whose job was lost, so its cards are free.
+
+    A node that cannot be reached now is cleaned by the reconciler once it answers again.
+    """
+    from fleet.remote import RemoteError
+    from jobs.services.reconcile import remove_orphans_on
 
     deployment = Deployment.objects.select_related("node").get(pk=deployment_id)
-    with docker_on(deployment.node) as client:
-        for container in client.containers.list(
-            all=True, filters={"name": deployment.container_name}
-        ):
-            if container.name == deployment.container_name:
-                container.remove(force=True)
+    try:
+        return remove_orphans_on(deployment.node, {deployment_id})
+    except RemoteError as exc:
+        log.warning(
+            "deployment %s: cannot remove its container yet (%s); the reconciler will",
+            deployment_id,
+            exc,
+        )
+        return 0
 
 
 @shared_task(ignore_result=True)
 def reconcile() -> dict:
-    """Fail stale jobs, sync deployments with what runs, and restart lost log followers."""
+    """Fail stale jobs, sync deployments, restart lost log followers, remove orphan containers."""
     from jobs.services import reconcile as reconciling
 
     failed = job_services.reconcile_stale()
     synced = reconciling.sync_deployments()
     followed = reconciling.resume_followers()
+    orphans = reconciling.remove_orphans()
     return {
         "failed_jobs": failed,
         "synced": synced,
         "followers": followed,
+        "orphans_removed": orphans,
         "live": Deployment.objects.filter(status=DeploymentStatus.RUNNING).count(),
     }

@@ -18,7 +18,7 @@ from jobs.docker_api import docker_on, http_on_node
 from jobs.follow import Control, follow_in_thread
 from jobs.models import Deployment
 from jobs.runners.base import Runner, StepFailed
-from jobs.services import policy
+from jobs.services import policy, ports
 from jobs.services.deployments import check_booking
 from jobs.services.placement import placement_for as target_for
 from jobs.services.recipes import review
@@ -26,6 +26,8 @@ from jobs.services.rendering import render_version
 
 READY_LINES = ("Application startup complete.", "Uvicorn running on")
 READY_LINE_GRACE = 3.0  # seconds to wait for a ready line after /v1/models already answered
+PORT_ATTEMPTS = 3  # picks of a host port per deploy, when another holder wins a race to it
+PORT_TAKEN_SIGNS = ("port is already allocated", "address already in use")
 LATENCY_KEYS = (
     "prefill_latency",
     "model_prefill_latency",
@@ -78,14 +80,16 @@ class _DeploymentRunner(Runner):
             self.follower = None
 
     def wait_ready(self) -> None:
-        """Until the server answers, the container exits, or the readiness timeout passes."""
+        """Until this container's server answers, the container exits, or the timeout passes."""
         deadline = time.monotonic() + settings.JOBS_READY_TIMEOUT
-        port = self.recipe.port if self.deployment.network == "host" else self.deployment.host_port
+        port = ports.port_of(self.deployment)
+        told: set[str] = set()
         while True:
             self.check_cancel()
             with docker_on(self.node) as client:
                 container = self._container(client)
                 state = container.attrs["State"] if container else {}
+                stranger = self._stranger_on(container, port) if state.get("Running") else ""
             if not container or not state.get("Running"):
                 code = state.get("ExitCode")
                 tail = self._last_lines()
@@ -99,25 +103,74 @@ class _DeploymentRunner(Runner):
                     f"the container exited with code {code} before the server was ready; "
                     f"last lines:\n{tail}"
                 )
-            if self.ready.is_set() or self._models_answer(port):
+            if stranger and stranger not in told:
+                told.add(stranger)
+                self.log.line(f"port {port}: {stranger}; waiting for this container's server")
+            if not stranger and self._models_answer(port):
                 # The server can answer before its startup lines reach the follower, which
                 # stops after this job: give them a moment so they land in this job's log.
                 self.ready.wait(READY_LINE_GRACE)
-                self.log.line(f"server ready on port {port}")
+                self.log.line(f"server ready on port {port} (container {container.name})")
                 return
             if time.monotonic() > deadline:
                 raise StepFailed(
                     f"the server did not become ready within {settings.JOBS_READY_TIMEOUT:g} s "
-                    f"(no '{READY_LINES[0]}' line and GET /v1/models did not answer)"
+                    f"(GET /v1/models on port {port} did not answer with "
+                    f"{self._served_name()!r} from {self.deployment.container_name}"
+                    + (f"; {stranger}" if stranger else "")
+                    + ")"
                 )
             self.ready.wait(1.0)
 
+    def _stranger_on(self, container, port: int) -> str:
+        """Why the server on `port` may not be this container's ("" when it is).
+
+        An answer on the port alone proves nothing: a server that held the port first, or
+        another deployment's, would answer too. Under a published port Docker must map it to
+        this container (its inspect's NetworkSettings.Ports); under host networking the
+        listening socket must belong to one of the container's processes (the pid `ss` shows
+        is in `docker top`). Where the node does not tell the pid (a login that may not see
+        it), the container running plus `/v1/models` naming the recipe's served model is the
+        evidence left; `_models_answer` checks that name in every case.
+        """
+        if self.deployment.network != "host":
+            mapped = (container.attrs.get("NetworkSettings") or {}).get("Ports") or {}
+            bound = {
+                str(entry.get("HostPort"))
+                for entry in mapped.get(f"{self.recipe.port}/tcp") or []
+                if entry
+            }
+            if str(port) not in bound:
+                return f"Docker does not map host port {port} to {container.name}"
+            return ""
+        pids = ports.listening_pids(ports.listening_on_node(self.node), port)
+        if not pids:
+            return ""
+        top = container.top()
+        column = top["Titles"].index("PID")
+        own = {int(row[column]) for row in top["Processes"] if str(row[column]).isdigit()}
+        if pids & own:
+            return ""
+        outside = ", ".join(str(p) for p in sorted(pids))
+        return f"pid {outside} listens there, outside {container.name}"
+
+    def _served_name(self) -> str:
+        """The model name the launch serves under (what vLLM lists in /v1/models)."""
+        launch = list(self.deployment.launch or [])
+        for flag in ("--served-model-name", "--model"):
+            if flag in launch[:-1]:
+                return launch[launch.index(flag) + 1]
+        return self.recipe.served_model_name or self.recipe.model
+
     def _models_answer(self, port: int) -> bool:
         try:
-            status, _ = http_on_node(self.node, port, "GET", "/v1/models", timeout=3)
+            status, answer = http_on_node(self.node, port, "GET", "/v1/models", timeout=3)
         except RemoteError:
             return False
-        return status == 200
+        if status != 200 or not isinstance(answer, dict):
+            return False
+        names = {m.get("id") for m in answer.get("data") or [] if isinstance(m, dict)}
+        return self._served_name() in names
 
     def _last_lines(self, count: int = 20) -> str:
         try:
@@ -156,8 +209,7 @@ class DeployRunner(_DeploymentRunner):
         with self.step("create"):
             self._create()
         with self.step("start"):
-            with docker_on(self.node) as client:
-                self._container(client).start()
+            self._start()
             # Follow once it runs: `logs --follow` on a container not yet started ends at once.
             # Docker keeps the output from the start, so nothing printed meanwhile is missed.
             self._start_following()
@@ -201,10 +253,11 @@ class DeployRunner(_DeploymentRunner):
                     )
         self.log.line(f"cards {deployment.cards} on {self.node.name} are booked and free")
 
-    def _create(self) -> None:
+    def _create(self, avoid: set[int] | None = None) -> None:
         deployment = self.deployment
         if self._remove_container():
             self.log.line(f"removed {deployment.container_name} left by an earlier attempt")
+        self._claim_port(avoid or set())
         labels = {
             choices.JOB_LABEL: str(self.job.pk),
             choices.DEPLOYMENT_LABEL: str(deployment.pk),
@@ -245,9 +298,39 @@ class DeployRunner(_DeploymentRunner):
         _set(deployment, container_id=container_id)
         self.log.line(f"created container {container_id[:12]}")
 
+    def _claim_port(self, avoid: set[int]) -> None:
+        """Pick the host port now, from what the node says is free (a retry picks again)."""
+        held = ports.held_on_node(self.node)
+        port = ports.claim_port(self.deployment, held, avoid=avoid)
+        if self.deployment.network == "host":
+            self.log.line(f"port {port} (host networking) is free on {self.node.name}")
+        else:
+            self.log.line(f"host port {port} is free on {self.node.name}; publishing it")
+
+    def _start(self) -> None:
+        """docker start; a published port something took since it was picked is picked again."""
+        tried: set[int] = set()
+        while True:
+            try:
+                with docker_on(self.node) as client:
+                    self._container(client).start()
+                return
+            except RemoteError as exc:
+                taken = self.deployment.host_port
+                if (
+                    self.deployment.network == "host"
+                    or taken is None
+                    or len(tried) >= PORT_ATTEMPTS - 1
+                    or not any(sign in str(exc) for sign in PORT_TAKEN_SIGNS)
+                ):
+                    raise
+                tried.add(taken)
+                self.log.line(f"host port {taken} was taken before the container started")
+                self._create(avoid=tried)
+
     def _smoke(self) -> None:
         recipe = self.recipe
-        port = recipe.port if self.deployment.network == "host" else self.deployment.host_port
+        port = ports.port_of(self.deployment)
         name = recipe.served_model_name or recipe.model
         body = {"model": name, "prompt": "Hello, Ascend", "max_tokens": 16, "return_latency": True}
         status, answer = http_on_node(

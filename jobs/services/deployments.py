@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 
-from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -15,7 +14,7 @@ from fleet.models import Booking, Membership, Node
 from jobs import choices
 from jobs.choices import DeploymentStatus, JobKind, JobStatus, RecipeKind
 from jobs.models import Deployment, Job, RecipeVersion
-from jobs.services import policy
+from jobs.services import policy, ports
 from jobs.services.jobs import create_job
 from jobs.services.placement import placement_for as target_for
 from jobs.services.recipes import RecipeInvalid, review, split_messages
@@ -93,14 +92,12 @@ def _check_free(node: Node, cards: Sequence[int], exclude: int | None = None) ->
 
 
 def _host_port(node: Node, port: int) -> int | None:
+    """None: the runner picks the host port right before `docker create`, from what is free on
+    the node then (`jobs.services.ports`). Under host networking the recipe's own port is the
+    host port: refused here already when another deployment on the node holds it."""
     if node.network_mode == "host":
-        return None
-    used = set(Deployment.objects.live().filter(node=node).values_list("host_port", flat=True))
-    low, high = settings.JOBS_HOST_PORTS
-    for candidate in range(low, high + 1):
-        if candidate not in used:
-            return candidate
-    raise Conflict(f"no free port in {low}-{high} on {node.name}", field="node")
+        ports.check_unclaimed(node, port)
+    return None
 
 
 def check_policy(recipe_version: RecipeVersion, node: Node, team, cards: Sequence[int]) -> None:

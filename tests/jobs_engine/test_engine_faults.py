@@ -20,7 +20,6 @@ from jobs.models import Deployment, Job
 from jobs.services import deployments
 from jobs.services.jobs import reconcile_stale
 from jobs.services.recipes import edit_recipe
-from jobs.services.reconcile import remove_orphans
 from tests.conftest import TEST_PREFIX
 from tests.jobs_engine.conftest import JobThread, deploy_slow, wait_for_step
 
@@ -123,8 +122,11 @@ def test_worker_killed_mid_deploy_fails_cleanly_without_a_second_container(
     assert again.pk != deployment.pk
 
 
-def test_node_unreachable_during_deploy_fails_naming_the_node(booking, recipe, member_user, devsim):
+def test_node_unreachable_during_deploy_fails_naming_the_node_and_is_cleaned_when_it_returns(
+    booking, recipe, member_user, devsim
+):
     from fleet.remote import pool
+    from jobs.tasks import reconcile
 
     deployment, job = deploy_slow(member_user, recipe, booking, 30)
     worker = JobThread(job.pk)
@@ -134,11 +136,19 @@ def test_node_unreachable_during_deploy_fails_naming_the_node(booking, recipe, m
     assert worker.join_status(90) == JobStatus.FAILED
     job.refresh_from_db()
     assert job.error.startswith("node-a: unreachable:"), job.error
+    # every step is final: the one it was in failed, the one it never reached is cancelled
+    assert [s["status"] for s in job.steps] == ["done", "done", "done", "failed", "cancelled"]
     deployment.refresh_from_db()
     assert deployment.status == DeploymentStatus.FAILED
-    # the container could not be removed while the node was down; once it is back the
-    # reconciler removes it, so the cards are really free
+    # the container could not be removed while the node was down, and a reconcile cycle then
+    # cannot reach it either: it stays, and nothing is marked clean
+    assert len(containers(deployment.container_name)) == 1
+    assert reconcile()["orphans_removed"] == 0
+    assert len(containers(deployment.container_name)) == 1
+    # once the node is back, the next reconcile cycle removes it, so the cards are really free
     devsim.fault_up("node-a")
-    assert remove_orphans() == 1
+    wait_for(lambda: reconcile()["orphans_removed"] == 1, timeout=30, interval=0.5)
     assert not containers(deployment.container_name)
     assert Deployment.objects.get(pk=deployment.pk).container_id == ""
+    # a later cycle has nothing left to do
+    assert reconcile()["orphans_removed"] == 0
