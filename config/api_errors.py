@@ -5,6 +5,7 @@
   body and gain `detail` (and `field`, naming the first input at fault);
 - `RemoteError` from a node reached during the request → 502/503/504 naming the node and the
   side that failed;
+- deleting what other rows still need (a protected foreign key) → 409 saying what holds it;
 - Django's 400/403/404/500 handlers answer JSON under /api/ (unknown URLs, crashes).
 """
 
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db.models import ProtectedError, RestrictedError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views import defaults
 from rest_framework import status
@@ -56,6 +58,20 @@ def remote_body(exc: RemoteError) -> dict[str, Any]:
         "node": exc.node,
         "kind": exc.kind.value,
     }
+
+
+def still_used_message(exc: ProtectedError | RestrictedError) -> str:
+    """'still used by 2 deployments (a, b)': what keeps a row from being deleted."""
+    holders = exc.protected_objects if isinstance(exc, ProtectedError) else exc.restricted_objects
+    by_kind: dict[Any, list[str]] = {}
+    for row in holders:
+        by_kind.setdefault(row._meta, []).append(str(row))
+    parts = []
+    for meta, names in sorted(by_kind.items(), key=lambda item: str(item[0].verbose_name)):
+        kind = meta.verbose_name if len(names) == 1 else meta.verbose_name_plural
+        shown = ", ".join(sorted(names)[:5]) + (", ..." if len(names) > 5 else "")
+        parts.append(f"{len(names)} {kind} ({shown})")
+    return f"Cannot delete it: it is still used by {'; '.join(parts)}. Remove those first."
 
 
 def _first_error(data: Any, path: str = "") -> tuple[str, str]:
@@ -109,6 +125,8 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         code = remote_status(exc)
         headers = {"Retry-After": str(RETRY_AFTER_SECONDS)} if code == 503 else None
         return Response(remote_body(exc), status=code, headers=headers)
+    if isinstance(exc, ProtectedError | RestrictedError):
+        return Response({"detail": still_used_message(exc)}, status=status.HTTP_409_CONFLICT)
     response = drf_exception_handler(exc, context)
     if response is not None:
         response.data = error_body(response.data)

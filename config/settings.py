@@ -298,7 +298,9 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "ENUM_NAME_OVERRIDES": {
+        "CheckStatusEnum": "fleet.choices.CheckStatus",
         "DeploymentStatusEnum": "jobs.choices.DeploymentStatus",
+        "JobStatusEnum": "jobs.choices.JobStatus",
         "RecipeKindEnum": "jobs.choices.RecipeKind",
         "RemoteErrorKindEnum": "fleet.remote.ErrorKind",
     },

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.utils.dateparse import parse_datetime
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema_field
+from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 
 from fleet.api.fields import as_id, bounded_float, bounded_int
@@ -172,6 +172,7 @@ class OptionSerializer(serializers.Serializer):
     reason = serializers.CharField()
 
 
+@extend_schema_serializer(many=False)  # the answer of a `list` action, but one object
 class AvailabilitySerializer(serializers.Serializer):
     """The availability answer: the question, the windows found, and why nodes have none."""
 

@@ -77,8 +77,30 @@ def reaches_node(func: F) -> F:
     return func
 
 
+def _model_field(field: serializers.Field) -> Any:
+    """The model field a ModelSerializer field reads directly, if any."""
+    model = getattr(getattr(field.parent, "Meta", None), "model", None)
+    if model is None or "." in (field.source or "") or field.source == "*":
+        return None
+    try:
+        return model._meta.get_field(field.source)
+    except Exception:  # a property or an annotation, not a column
+        return None
+
+
 class FleetAutoSchema(AutoSchema):
     """drf-spectacular's schema plus the error responses each operation can give."""
+
+    def _map_serializer_field(self, field, direction, bypass_extensions=False):
+        """Read-only choices keep their model's blank and null values (DRF drops them)."""
+        schema = super()._map_serializer_field(field, direction, bypass_extensions)
+        if isinstance(field, serializers.ChoiceField) and field.read_only and "enum" in schema:
+            column = _model_field(field)
+            if column is not None and column.blank and "" not in schema["enum"]:
+                schema["enum"] = [*schema["enum"], ""]
+            if column is not None and column.null and None not in schema["enum"]:
+                schema["enum"] = [*schema["enum"], None]
+        return schema
 
     def _view_method(self) -> Any:
         action = getattr(self.view, "action", None)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from fleet.choices import AuthMethod
+from fleet.choices import AuthMethod, CheckStatus
 from fleet.models import Card, CardSample, Node
 
 
@@ -59,7 +59,9 @@ class NodeSerializer(serializers.ModelSerializer):
     has_private_key = serializers.SerializerMethodField()
     has_password = serializers.SerializerMethodField()
     card_count = serializers.SerializerMethodField()
-    card_memory_gb = serializers.IntegerField(read_only=True)
+    card_memory_gb = serializers.IntegerField(
+        read_only=True, allow_null=True, help_text="Null until a probe reads the chip."
+    )
     jump_host_key_fingerprint = serializers.CharField(read_only=True)
     seen_jump_host_key_fingerprint = serializers.CharField(read_only=True)
     chip_name = serializers.CharField(read_only=True)
@@ -160,3 +162,34 @@ class CardSampleSerializer(serializers.ModelSerializer):
         model = CardSample
         fields = ["id", "card", "at", "health", "hbm_used_mb", "aicore_pct", "temp_c", "power_w"]
         read_only_fields = fields
+
+
+class QueuedSerializer(serializers.Serializer):
+    detail = serializers.CharField(help_text="What was queued.")
+
+
+class PreflightCheckSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    status = serializers.ChoiceField(choices=CheckStatus.choices)
+    message = serializers.CharField()
+    fix = serializers.CharField(help_text="The command or step that fixes it (blank on a pass).")
+
+
+class PreflightSerializer(serializers.Serializer):
+    node = serializers.CharField(help_text="The node's name.")
+    checked_at = serializers.DateTimeField(allow_null=True, help_text="Null: never probed.")
+    checks = PreflightCheckSerializer(many=True)
+
+
+class SamplePointSerializer(serializers.Serializer):
+    at = serializers.DateTimeField()
+    hbm_used_mb = serializers.FloatField(allow_null=True)
+    aicore_pct = serializers.FloatField(allow_null=True)
+    temp_c = serializers.FloatField(allow_null=True)
+    power_w = serializers.FloatField(allow_null=True)
+
+
+class SeriesSerializer(serializers.Serializer):
+    card = serializers.IntegerField()
+    range = serializers.CharField()
+    points = SamplePointSerializer(many=True, help_text="Averaged per bucket on 24h and 7d.")

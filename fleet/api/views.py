@@ -16,6 +16,9 @@ from fleet.api.serializers import (
     CardSampleSerializer,
     CardSerializer,
     NodeSerializer,
+    PreflightSerializer,
+    QueuedSerializer,
+    SeriesSerializer,
 )
 from fleet.errors import Invalid
 from fleet.models import Card, CardSample, Node
@@ -50,7 +53,7 @@ class NodeViewSet(viewsets.ModelViewSet):
 
     @extend_schema(
         request=None,
-        responses={200: NodeSerializer, 202: None},
+        responses={200: NodeSerializer, 202: QueuedSerializer},
         parameters=[OpenApiParameter("wait", bool, description="Probe now and return the node.")],
     )
     @action(detail=True, methods=["post"])
@@ -85,7 +88,7 @@ class NodeViewSet(viewsets.ModelViewSet):
         tasks.probe_node.delay(node.pk, True)
         return Response(self.get_serializer(node).data)
 
-    @extend_schema(responses={200: dict})
+    @extend_schema(responses=PreflightSerializer)
     @action(detail=True, methods=["get"])
     def preflight(self, request, pk=None):
         """The node's preflight checklist from its last probe, with fix commands."""
@@ -118,7 +121,7 @@ class CardViewSet(viewsets.ReadOnlyModelViewSet):
 
     @extend_schema(
         parameters=[OpenApiParameter("range", str, enum=list(samples.RANGES))],
-        responses={200: dict},
+        responses=SeriesSerializer,
     )
     @action(detail=True, methods=["get"])
     def series(self, request, pk=None):

@@ -321,3 +321,48 @@ def test_validators_refuse_a_trailing_newline(check, value):
     with pytest.raises(Invalid):
         check(value)
     check(value.rstrip("\n") if isinstance(value, str) else [value[0].rstrip("\n")])
+
+
+# Deleting what is still used -----------------------------------------------------------------
+
+
+@pytest.fixture
+def node_with_a_deployment(node, team, member_user):
+    from jobs.models import Deployment
+    from jobs.services import recipes
+
+    recipe = recipes.create_recipe(
+        member_user,
+        team=team,
+        name="llama2-13b-tp2",
+        values={
+            "model": "llama2-13b",
+            "image": "npufleet/vllm-sim:local",
+            "tensor_parallel_size": 2,
+        },
+    )
+    Deployment.objects.create(
+        recipe_version=recipe.current_version,
+        node=node,
+        team=team,
+        cards=[0, 1],
+        container_name="npufleet-deploy-7",
+    )
+    return node
+
+
+def test_deleting_a_node_still_used_is_a_409_saying_by_what(admin_api, node_with_a_deployment):
+    node = node_with_a_deployment
+    answer = admin_api.delete(f"/api/v1/nodes/{node.pk}/")
+    assert answer.status_code == 409, answer.content
+    assert "1 deployment (npufleet-deploy-7)" in answer.json()["detail"]
+    assert Node.objects.filter(pk=node.pk).exists()
+
+
+def test_deleting_a_node_still_used_on_its_page_says_so(client, admin_user, node_with_a_deployment):
+    node = node_with_a_deployment
+    client.force_login(admin_user)
+    page = client.post(f"/nodes/{node.pk}/delete/")
+    assert page.status_code == 409
+    assert "npufleet-deploy-7" in page.content.decode()
+    assert Node.objects.filter(pk=node.pk).exists()
