@@ -1,17 +1,32 @@
 """URL wiring: pages, API, schema and health."""
 
+from csp.constants import SELF, UNSAFE_INLINE
+from csp.decorators import csp_update
 from django.contrib import admin
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+from drf_spectacular.views import (
+    SpectacularAPIView,
+    SpectacularRedocView,
+    SpectacularSwaggerSplitView,
+)
 
 from config.health import healthz
+
+# Swagger UI runs under the site's CSP (its init script is a file, not inline). Redoc's bundle
+# writes its styles into <style> elements and parses the schema in a blob: worker.
+api_docs = SpectacularSwaggerSplitView.as_view(
+    url_name="schema", template_name="frontend/swagger_ui.html"
+)
+api_redoc = csp_update({"style-src": [UNSAFE_INLINE], "worker-src": [SELF, "blob:"]})(
+    SpectacularRedocView.as_view(url_name="schema", template_name="frontend/redoc.html")
+)
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
-    path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="api-redoc"),
+    path("api/docs/", api_docs, name="api-docs"),
+    path("api/redoc/", api_redoc, name="api-redoc"),
     path("api/v1/", include("config.api_urls")),
     path("", include("frontend.urls")),
 ]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import time
 from collections.abc import Callable, Iterator
 from functools import partial
 from typing import Any, TypeVar
@@ -107,6 +108,19 @@ def off_loop(func: Callable[..., T], *args: Any) -> T:
 
     with ThreadPoolExecutor(max_workers=1) as pool:
         return pool.submit(call).result(timeout=120)
+
+
+def wait_for_js(page, expression: str, arg: Any = None, timeout: float = 15.0) -> None:
+    """Poll a JavaScript expression (or function of `arg`) until it is truthy.
+
+    Playwright's wait_for_function compiles its predicate with eval inside the page, which the
+    site's Content-Security-Policy forbids; page.evaluate runs outside the page's policy.
+    """
+    deadline = time.monotonic() + timeout
+    while not page.evaluate(expression, arg):
+        if time.monotonic() > deadline:
+            pytest.fail(f"still false after {timeout}s: {expression}")
+        page.wait_for_timeout(50)
 
 
 def login(page, server: LiveServer, username: str, password: str) -> None:

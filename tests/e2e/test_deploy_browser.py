@@ -11,7 +11,7 @@ from jobs.models import Deployment, Job, LogChunk
 from jobs.services.catalog_edits import ensure_seed_catalog
 from jobs.tasks import run_job
 from tests.conftest import PASSWORD, TEST_PREFIX
-from tests.e2e.conftest import login, off_loop
+from tests.e2e.conftest import login, off_loop, wait_for_js
 from tests.jobs_engine.conftest import *  # noqa: F403  (its fixtures: engine_node, booking, recipe)
 from tests.ws.conftest import write_lines
 
@@ -45,7 +45,7 @@ def viewer_lines(page) -> list[str]:
 
 
 def wait_for_seq(page, seq: int) -> None:
-    page.wait_for_function("seq => window.jobLog && window.jobLog.lastSeq >= seq", arg=seq)
+    wait_for_js(page, "seq => window.jobLog && window.jobLog.lastSeq >= seq", seq)
 
 
 def db_lines(job: Job) -> list[str]:
@@ -159,7 +159,7 @@ def test_log_viewer_keeps_the_scroll_and_resumes_after_a_dropped_socket(
     # At the bottom, the view follows new lines.
     off_loop(write_lines, job.pk, "late line 3")
     wait_for_seq(page, 123)
-    page.wait_for_function("(b => b.viewportY === b.baseY)(window.jobLog.term.buffer.active)")
+    wait_for_js(page, "(b => b.viewportY === b.baseY)(window.jobLog.term.buffer.active)")
 
     # The socket drops; lines written meanwhile arrive once after the reconnect.
     page.evaluate("window.jobLog.dropSocket()")

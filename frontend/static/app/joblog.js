@@ -11,6 +11,22 @@
   const root = document.getElementById("job-log");
   if (!root || !window.Terminal) return;
 
+  function withStyleNonce(run) {
+    const nonce = document.querySelector('meta[name="csp-nonce"]')?.content;
+    if (!nonce) return run();
+    const create = document.createElement;
+    document.createElement = function (tag, options) {
+      const el = create.call(this, tag, options);
+      if (String(tag).toLowerCase() === "style") el.nonce = nonce;
+      return el;
+    };
+    try {
+      return run();
+    } finally {
+      document.createElement = create;
+    }
+  }
+
   const PAGE = 500;
   const CLOSE_NOT_ALLOWED = [4401, 4403];
   const jump = root.querySelector(".jump");
@@ -26,7 +42,9 @@
   });
   const fit = new window.FitAddon.FitAddon();
   term.loadAddon(fit);
-  term.open(root.querySelector(".term"));
+  // xterm's renderer adds two <style> elements of its own; the page's CSP lets them in only
+  // with the nonce the server gave this response (meta csp-nonce).
+  withStyleNonce(() => term.open(root.querySelector(".term")));
   fit.fit();
   window.addEventListener("resize", () => fit.fit());
 
