@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from rest_framework.settings import api_settings
 from rest_framework.throttling import AnonRateThrottle, UserRateThrottle
+
+if TYPE_CHECKING:  # imported by DRF while rest_framework.views loads: no runtime import
+    from rest_framework.request import Request
+    from rest_framework.views import APIView
 
 
 class _CurrentRates:
@@ -20,4 +26,10 @@ class AnonThrottle(_CurrentRates, AnonRateThrottle):
 
 
 class UserThrottle(_CurrentRates, UserRateThrottle):
-    """Requests of a signed-in user (session or token), counted per user."""
+    """Requests of a signed-in user (session or token), counted per user; anonymous requests
+    are AnonThrottle's alone."""
+
+    def get_cache_key(self, request: Request, view: APIView) -> str | None:
+        if not (request.user and request.user.is_authenticated):
+            return None
+        return super().get_cache_key(request, view)

@@ -68,6 +68,11 @@ open(".env", "w").write(
 PY
   chmod 600 .env
 fi
+# The demo runs in development mode (plain HTTP on 127.0.0.1); DEBUG is off unless set.
+if ! grep -q '^DEBUG=' .env; then
+  say "turning DEBUG on in .env for the demo"
+  printf 'DEBUG=1\n' >> .env
+fi
 
 # 5. Database, simulated fleet, accounts.
 say "migrating the database"

@@ -13,7 +13,8 @@ ROOT = Path(__file__).resolve().parents[2]
 GOOD_KEY = "x3nF0m4f3b0b4I4mQ2lZ3eUo7YqQ5vQ9c1mJ4d7Wf8E="
 
 
-def load_settings(**overrides: str) -> subprocess.CompletedProcess[str]:
+def load_settings(code: str | None = None, **overrides: str) -> subprocess.CompletedProcess[str]:
+    """Load the settings in a fresh process with only `overrides` of the documented variables."""
     documented = {
         line.split("=", 1)[0]
         for line in (ROOT / ".env.example").read_text().splitlines()
@@ -31,7 +32,8 @@ def load_settings(**overrides: str) -> subprocess.CompletedProcess[str]:
         [
             sys.executable,
             "-c",
-            "import django; django.setup(); from django.conf import settings; print(settings.DATABASES['default']['ENGINE'])",
+            code
+            or "import django; django.setup(); from django.conf import settings; print(settings.DATABASES['default']['ENGINE'])",
         ],
         cwd=ROOT,
         env=env,
@@ -41,9 +43,15 @@ def load_settings(**overrides: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_defaults_give_a_working_local_setup():
-    result = load_settings()
+def test_debug_gives_a_working_local_setup_without_keys():
+    result = load_settings(DEBUG="1")
     assert result.returncode == 0, result.stderr
+
+
+def test_defaults_are_production_and_need_keys():
+    result = load_settings()
+    assert result.returncode != 0
+    assert "SECRET_KEY is required" in result.stderr
 
 
 @pytest.mark.parametrize(
@@ -64,7 +72,7 @@ def test_defaults_give_a_working_local_setup():
     ],
 )
 def test_bad_value_fails_at_start_naming_the_variable(name, value, expected):
-    result = load_settings(**{name: value})
+    result = load_settings(**{"DEBUG": "1", name: value})
     assert result.returncode != 0
     assert "ImproperlyConfigured" in result.stderr
     assert expected in result.stderr
@@ -98,9 +106,9 @@ def test_production_starts_with_real_keys():
 
 
 def test_database_url_selects_sqlite_or_postgresql():
-    sqlite = load_settings(DATABASE_URL="sqlite:////tmp/npufleet-settings-test.sqlite3")
+    sqlite = load_settings(DEBUG="1", DATABASE_URL="sqlite:////tmp/npufleet-settings-test.sqlite3")
     assert sqlite.stdout.strip() == "django.db.backends.sqlite3"
-    pg = load_settings(DATABASE_URL="postgres://postgres@127.0.0.1:5432/npufleet")
+    pg = load_settings(DEBUG="1", DATABASE_URL="postgres://postgres@127.0.0.1:5432/npufleet")
     assert pg.stdout.strip() == "django.db.backends.postgresql"
 
 
