@@ -81,6 +81,7 @@ def setup(db_url: str) -> dict:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     os.environ["LOG_LEVEL"] = "WARNING"
     os.environ["NPUFLEET_ENV_FILE"] = ""
+    os.environ.setdefault("DEBUG", "1")  # a local measurement, with the development keys
     import django
 
     django.setup()

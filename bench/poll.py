@@ -37,6 +37,7 @@ def setup_django(url: str) -> None:
     os.environ["DATABASE_URL"] = url
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     os.environ["LOG_LEVEL"] = "WARNING"
+    os.environ.setdefault("DEBUG", "1")  # a local measurement, with the development keys
     import django
 
     django.setup()
