@@ -8,7 +8,7 @@ pages and the API show other teams' card holders through `Viewer` and `redact_ca
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -30,6 +30,33 @@ class Action(StrEnum):
 def user_group(user_id: int) -> str:
     """Channels group of one user's open websockets, told when the user's access changes."""
     return f"user-{user_id}"
+
+
+def membership_changed(sender: Any, instance: Any, **kwargs: Any) -> None:
+    """Tell the user's open websockets to check their access again (once this commits)."""
+    from django.db import transaction
+
+    if kwargs.get("created"):
+        return  # a new membership only adds access; sockets opened later see it
+    user_id = instance.user_id
+    transaction.on_commit(lambda: tell_user(user_id))
+
+
+def tell_user(user_id: int) -> None:
+    """Send `access.changed` to the user's websockets; a broken channel layer is only logged
+    (the sockets also check again on their own every few seconds)."""
+    import logging
+
+    from asgiref.sync import async_to_sync
+    from channels.layers import get_channel_layer
+
+    layer = get_channel_layer()
+    if layer is None:
+        return
+    try:
+        async_to_sync(layer.group_send)(user_group(user_id), {"type": "access.changed"})
+    except Exception as exc:
+        logging.getLogger(__name__).warning("could not tell user %s: %s", user_id, exc)
 
 
 def team_ids(user: Any) -> frozenset[int]:
@@ -102,11 +129,21 @@ def may(actor: Any, action: Action | str, obj: Any) -> bool:
 
 
 def require(
-    actor: Any, action: Action | str, obj: Any, message: str | None = None, *, field: str = ""
+    actor: Any,
+    action: Action | str,
+    obj: Any,
+    message: str | Callable[[], str] | None = None,
+    *,
+    field: str = "",
 ) -> None:
-    """Refuse (403, NotAllowed) unless `may(actor, action, obj)`; the message says who may."""
+    """Refuse (403, NotAllowed) unless `may(actor, action, obj)`; the message says who may.
+
+    `message` may be a function, called only on refusal (it may read related rows).
+    """
     if may(actor, action, obj):
         return
+    if callable(message):
+        message = message()
     if message is None:
         is_team, team_id = _team_of(obj)
         team = obj if is_team else getattr(obj, "team", None)
@@ -116,7 +153,8 @@ def require(
         elif team_id is None:
             message = "only its requester and site admins may do this"
         else:
-            message = f"only members of {name} and site admins may {action} this"
+            verb = "see" if Action(action) == Action.READ else "act on"
+            message = f"only members of {name} and site admins may {verb} it"
     raise NotAllowed(message, field=field or None)
 
 

@@ -246,7 +246,7 @@ def initial_from(version: RecipeVersion | None, kind: str) -> dict[str, Any]:
 
 
 class VersionForm(forms.Form):
-    version = forms.RegexField(r"^[0-9]+\.[0-9]+(\.[0-9]+)?$", max_length=20, label="New version")
+    version = forms.RegexField(r"^[0-9]+\.[0-9]+(\.[0-9]+)?\Z", max_length=20, label="New version")
     copy_from = forms.ModelChoiceField(
         queryset=VllmVersion.objects.all(), required=False, to_field_name="version"
     )

@@ -18,6 +18,7 @@ from fleet import tasks
 from fleet.choices import HostKeyStatus, NodeStatus
 from fleet.errors import DomainError, NotAllowed
 from fleet.models import Node
+from fleet.permissions import redact_cards
 from fleet.remote import HostKey
 from fleet.services import nodes, probing, samples
 from fleet.streams import node_summary
@@ -130,7 +131,7 @@ def node_detail(request: HttpRequest, pk: int) -> HttpResponse:
     """Facts, preflight, cards with processes and containers, and card charts."""
     node = get_object_or_404(_nodes(request), pk=pk)
     summary = tile(node)
-    cards = list(node.cards.all())
+    cards = redact_cards(request.user, node.cards.all())  # other teams' holders: only "busy"
     for card, live in zip(cards, summary["cards"], strict=True):
         card.hbm_pct = live["hbm_pct"]
     context = {

@@ -149,7 +149,7 @@ def image_list(request: HttpRequest) -> HttpResponse:
     node = next((n for n in nodes if str(n.pk) == ref), nodes[0] if nodes else None)
     rows = NodeImage.objects.filter(node=node).select_related("build_job").order_by("tag")
     page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
-    listed = images.attach_usage(page.object_list)
+    listed = images.usage_for(request.user, page.object_list)
     for image in listed:
         image.live_users = [d for d in image.used_by if d.status in LIVE_DEPLOYMENT_STATUSES]
     context = {

@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import logging
+import time
 from urllib.parse import parse_qs
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from django.contrib.auth import get_user_model
 
+from fleet.permissions import user_group
 from jobs.models import Job
 from jobs.streams import backfill, job_group
 
 log = logging.getLogger(__name__)
+# However access is lost, a socket checks again before forwarding once this much time passed.
+ACCESS_RECHECK_SECONDS = 5.0
 
 
 class JobLogConsumer(AsyncJsonWebsocketConsumer):
@@ -20,6 +25,11 @@ class JobLogConsumer(AsyncJsonWebsocketConsumer):
     The group is joined before the backfill is read, so no chunk falls between the two; live
     chunks already sent are dropped and a gap (a lost broadcast) is read back from the database,
     so what a client receives is gapless and without repeats.
+
+    Access is checked at use, not only at connect: when one of the user's memberships goes the
+    socket is told (`access.changed`) and checks again, and it also checks again before
+    forwarding anything once ACCESS_RECHECK_SECONDS have passed; a user who may no longer see
+    the job is disconnected with 4403.
     """
 
     async def connect(self) -> None:
@@ -28,11 +38,15 @@ class JobLogConsumer(AsyncJsonWebsocketConsumer):
         if user is None or not user.is_authenticated:
             await self.close(code=4401)
             return
-        if not await self._may_see(user):
+        self.user_id = user.pk
+        if not await self._may_see():
             await self.close(code=4403)
             return
+        self.checked_at = time.monotonic()
         self.group = job_group(self.job_id)
+        self.user_group = user_group(user.pk)
         await self.channel_layer.group_add(self.group, self.channel_name)
+        await self.channel_layer.group_add(self.user_group, self.channel_name)
         await self.accept()
         query = parse_qs(self.scope.get("query_string", b"").decode())
         try:
@@ -63,12 +77,31 @@ class JobLogConsumer(AsyncJsonWebsocketConsumer):
         if hasattr(self, "group"):
             try:
                 await self.channel_layer.group_discard(self.group, self.channel_name)
+                await self.channel_layer.group_discard(self.user_group, self.channel_name)
             except Exception:  # the layer is down; its group entry expires by itself
                 log.warning("job %s: could not leave the log group", self.job_id)
 
     @database_sync_to_async
-    def _may_see(self, user) -> bool:
-        return Job.objects.visible_to(user).filter(pk=self.job_id).exists()
+    def _may_see(self) -> bool:
+        """Whether the user, as stored now (active, admin, teams), may see the job."""
+        user = get_user_model().objects.filter(pk=self.user_id, is_active=True).first()
+        return user is not None and Job.objects.visible_to(user).filter(pk=self.job_id).exists()
+
+    async def _allowed(self, *, now: bool = False) -> bool:
+        """Check access again (at once, or when the last check is old); close if it is gone."""
+        if getattr(self, "revoked", False):
+            return False
+        if not now and time.monotonic() - self.checked_at < ACCESS_RECHECK_SECONDS:
+            return True
+        allowed = await self._may_see()
+        self.checked_at = time.monotonic()
+        if not allowed:
+            self.revoked = True
+            await self.close(code=4403)
+        return allowed
+
+    async def access_changed(self, event: dict) -> None:
+        await self._allowed(now=True)
 
     @database_sync_to_async
     def _status(self) -> dict:
@@ -82,6 +115,8 @@ class JobLogConsumer(AsyncJsonWebsocketConsumer):
         }
 
     async def log_chunk(self, event: dict) -> None:
+        if not await self._allowed():
+            return
         seq = event["seq"]
         if seq <= self.last_seq:
             return  # already sent by the backfill
@@ -91,4 +126,6 @@ class JobLogConsumer(AsyncJsonWebsocketConsumer):
             await self._send_chunk(seq, event["text"])
 
     async def job_status(self, event: dict) -> None:
+        if not await self._allowed():
+            return
         await self.send_json({"type": "status", **{k: v for k, v in event.items() if k != "type"}})

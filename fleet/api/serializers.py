@@ -2,15 +2,27 @@
 
 from __future__ import annotations
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from fleet.choices import AuthMethod, CheckStatus
 from fleet.models import Card, CardSample, Node
+from fleet.permissions import redact_cards
+
+HOLDERS = serializers.ListField(child=serializers.DictField())
 
 
 class CardSerializer(serializers.ModelSerializer):
     node_name = serializers.CharField(source="node.name", read_only=True)
     used = serializers.BooleanField(source="is_used", read_only=True)
+    processes = serializers.SerializerMethodField(
+        help_text="NPU processes on the card: pid, name, memory_mb, container, booking. Other "
+        "teams' show only as {busy, team, managed, memory_mb} (every team's for site admins)."
+    )
+    containers = serializers.SerializerMethodField(
+        help_text="Containers holding /dev/davinciN: id, name, managed, booking. Other teams' "
+        "show only as {busy, team, managed}."
+    )
 
     class Meta:
         model = Card
@@ -38,6 +50,21 @@ class CardSerializer(serializers.ModelSerializer):
             "updated_at",
         ]
         read_only_fields = fields
+
+    def _shown(self, card: Card, name: str) -> list[dict]:
+        """What the caller may see; redacted here when the view did not do it for a page."""
+        if not hasattr(card, name):
+            request = self.context.get("request")
+            redact_cards(getattr(request, "user", None), [card])
+        return getattr(card, name)
+
+    @extend_schema_field(HOLDERS)
+    def get_processes(self, card: Card) -> list[dict]:
+        return self._shown(card, "shown_processes")
+
+    @extend_schema_field(HOLDERS)
+    def get_containers(self, card: Card) -> list[dict]:
+        return self._shown(card, "shown_containers")
 
 
 class NodeSerializer(serializers.ModelSerializer):

@@ -22,6 +22,7 @@ from fleet.api.serializers import (
 )
 from fleet.errors import Invalid
 from fleet.models import Card, CardSample, Node
+from fleet.permissions import redact_cards
 from fleet.services import nodes, probing, samples
 
 SECRET_AND_PLAIN = ("private_key", "passphrase", "password")
@@ -133,6 +134,19 @@ class CardViewSet(viewsets.ReadOnlyModelViewSet):
         return Response(
             {"card": card.pk, "range": range_name, "points": samples.series(card, range_name)}
         )
+
+    # Defined last: in the class body, `list` names this method from here on.
+    def list(self, request, *args, **kwargs):
+        """Cards; other teams' processes and containers show only as busy."""
+        queryset = self.filter_queryset(self.get_queryset())
+        page = self.paginate_queryset(queryset)
+        rows = redact_cards(request.user, page if page is not None else queryset)
+        data = self.get_serializer(rows, many=True).data
+        return self.get_paginated_response(data) if page is not None else Response(data)
+
+    def retrieve(self, request, *args, **kwargs):
+        (card,) = redact_cards(request.user, [self.get_object()])
+        return Response(self.get_serializer(card).data)
 
 
 class CardSampleFilter(django_filters.FilterSet):

@@ -77,7 +77,16 @@ class UserSerializer(serializers.ModelSerializer):
 
 class NodeImageSerializer(serializers.ModelSerializer):
     node_name = serializers.CharField(source="node.name", read_only=True)
-    used_by = UserSerializer(many=True, read_only=True)
+    used_by = UserSerializer(
+        source="shown_users",
+        many=True,
+        read_only=True,
+        help_text="Deployments of your teams using the image (every team's for site admins).",
+    )
+    other_teams = serializers.IntegerField(
+        read_only=True,
+        help_text="How many deployments of other teams use the image (counted, not listed).",
+    )
     in_use = serializers.SerializerMethodField()
 
     class Meta:
@@ -93,6 +102,7 @@ class NodeImageSerializer(serializers.ModelSerializer):
             "build_job",
             "seen_at",
             "used_by",
+            "other_teams",
             "in_use",
         ]
         read_only_fields = fields
@@ -159,11 +169,11 @@ class ImageViewSet(
 
     def list(self, request, *args, **kwargs):
         page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
-        rows = images.attach_usage(page or [])
+        rows = images.usage_for(request.user, page or [])
         return self.get_paginated_response(self.get_serializer(rows, many=True).data)
 
     def retrieve(self, request, *args, **kwargs):
-        (image,) = images.attach_usage([self.get_object()])
+        (image,) = images.usage_for(request.user, [self.get_object()])
         return Response(self.get_serializer(image).data)
 
     @extend_schema(responses={202: JobSerializer})
@@ -187,7 +197,7 @@ class ImageViewSet(
         node = nodes.filter(pk=pk).first() if pk is not None else None
         if node is None:
             raise Invalid("give ?node=<id> of a node you can see", field="node")
-        rows = images.refresh_images(node, actor=request.user)
+        rows = images.usage_for(request.user, images.refresh_images(node, actor=request.user))
         return Response(self.get_serializer(rows, many=True).data)
 
 

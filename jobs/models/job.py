@@ -10,14 +10,16 @@ from jobs.choices import DeploymentStatus, JobKind, JobStatus
 
 class JobQuerySet(models.QuerySet):
     def visible_to(self, user) -> JobQuerySet:
-        """Admins see every job; others the jobs of their teams and their own."""
+        """Admins see every job; others their teams' jobs (teams as they are now, so a removed
+        member loses them at once) and the team-less jobs they requested."""
+        from fleet.permissions import team_filter
+
         if not user.is_authenticated:
             return self.none()
         if user.is_superuser:
             return self
-        return self.filter(
-            models.Q(team__memberships__user=user) | models.Q(requested_by=user)
-        ).distinct()
+        own = models.Q(team__isnull=True, requested_by=user)
+        return self.filter(team_filter(user) | own).distinct()
 
 
 class Job(models.Model):
@@ -97,12 +99,14 @@ class LogChunk(models.Model):
 
 class DeploymentQuerySet(models.QuerySet):
     def visible_to(self, user) -> DeploymentQuerySet:
-        """Admins see all; others their teams' deployments."""
+        """Admins see all; others their teams' deployments (teams as they are now)."""
+        from fleet.permissions import team_filter
+
         if not user.is_authenticated:
             return self.none()
         if user.is_superuser:
             return self
-        return self.filter(team__memberships__user=user).distinct()
+        return self.filter(team_filter(user)).distinct()
 
     def live(self) -> DeploymentQuerySet:
         from jobs.choices import LIVE_DEPLOYMENT_STATUSES

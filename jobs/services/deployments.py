@@ -8,9 +8,11 @@ from collections.abc import Sequence
 from django.db import transaction
 from django.utils import timezone
 
+from fleet import permissions
 from fleet.booking.choices import BookingStatus
-from fleet.errors import Conflict, Invalid, NotAllowed
-from fleet.models import Booking, Membership, Node
+from fleet.errors import Conflict, Invalid
+from fleet.models import Booking, Node
+from fleet.permissions import Action
 from jobs import choices
 from jobs.choices import DeploymentStatus, JobKind, JobStatus, RecipeKind
 from jobs.models import Deployment, Job, RecipeVersion
@@ -39,11 +41,20 @@ def container_name(deployment: Deployment) -> str:
     return f"{choices.JOB_CONTAINER_PREFIX}-deploy-{deployment.pk}"
 
 
-def _require_member(actor, team_id: int) -> None:
-    if actor.is_superuser:
-        return
-    if not Membership.objects.filter(team_id=team_id, user=actor).exists():
-        raise NotAllowed("you are not a member of the team that holds these cards", field="booking")
+def _require_member(actor, obj: Booking | Deployment, verb: str = "") -> None:
+    """Site admins and members of the team now (read at use, so a removed member is refused)."""
+    if verb and isinstance(obj, Deployment):
+
+        def message() -> str:
+            return (
+                f"deployment {obj.pk} belongs to team {obj.team.name}; only its members and "
+                f"site admins may {verb} it"
+            )
+
+        permissions.require(actor, Action.ACT, obj, message, field="deployment")
+    else:
+        message = "you are not a member of the team that holds these cards"
+        permissions.require(actor, Action.ACT, obj, message, field="booking")
 
 
 def check_booking(booking: Booking, cards: Sequence[int]) -> None:
@@ -131,7 +142,7 @@ def deploy(
     recipe = recipe_version.recipe
     if recipe.kind != RecipeKind.INFERENCE:
         raise Invalid("only inference recipes are deployed as servers", field="recipe_version")
-    _require_member(actor, booking.team_id)
+    _require_member(actor, booking)
     node = booking.node
     tp = recipe_version.tensor_parallel_size
     chosen = list(cards) if cards else booking.devices[:tp]
@@ -180,8 +191,17 @@ def deploy(
     return deployment
 
 
-def _operate(deployment: Deployment, actor, kind: str, steps) -> Job:
-    _require_member(actor, deployment.team_id)
+def _lock(deployment: Deployment, *, node: bool = False) -> Deployment:
+    """Lock the deployment's row (and first its node's, to check cards against deploys)."""
+    if node:
+        Node.objects.select_for_update().get(pk=deployment.node_id)
+    locked = Deployment.objects.select_for_update(of=("self",)).select_related(
+        "node", "team", "booking", "recipe_version"
+    )
+    return locked.get(pk=deployment.pk)
+
+
+def _refuse_if_busy(deployment: Deployment) -> None:
     if Job.objects.filter(
         deployment=deployment, status__in=(JobStatus.PENDING, JobStatus.RUNNING)
     ).exists():
@@ -191,61 +211,86 @@ def _operate(deployment: Deployment, actor, kind: str, steps) -> Job:
         )
     if deployment.status == DeploymentStatus.REMOVED:
         raise Conflict(f"deployment {deployment.pk} was removed", field="deployment")
-    return create_job(
-        kind=kind,
-        actor=actor,
-        steps=steps,
-        node=deployment.node,
-        team=deployment.team,
-        booking=deployment.booking,
-        recipe_version=deployment.recipe_version,
-        deployment=deployment,
-    )
+
+
+def _check_cards(deployment: Deployment) -> None:
+    """The cards must still be booked and free of other containers."""
+    if deployment.booking is not None:
+        check_booking(deployment.booking, deployment.cards)
+    _check_free(deployment.node, deployment.cards, exclude=deployment.pk)
+
+
+def _operate(
+    deployment: Deployment, actor, kind: str, steps, verb: str, *, cards: bool = False
+) -> Job:
+    """Permission first, then one transaction on the locked row: checks, then the job.
+
+    The row lock makes two concurrent requests queue one job: the second sees the first's job
+    in progress once the first commits.
+    """
+    _require_member(actor, deployment, verb)
+    with transaction.atomic():
+        locked = _lock(deployment, node=cards)
+        _refuse_if_busy(locked)
+        if cards:
+            _check_cards(locked)
+        return create_job(
+            kind=kind,
+            actor=actor,
+            steps=steps,
+            node=locked.node,
+            team=locked.team,
+            booking=locked.booking,
+            recipe_version=locked.recipe_version,
+            deployment=locked,
+        )
 
 
 def stop(deployment: Deployment, *, actor) -> Job:
     """Queue a stop of the deployment's container."""
-    return _operate(deployment, actor, JobKind.STOP, STOP_STEPS)
+    return _operate(deployment, actor, JobKind.STOP, STOP_STEPS, "stop")
 
 
 def restart(deployment: Deployment, *, actor) -> Job:
     """Queue a restart; the cards must still be booked and free of other containers."""
-    if deployment.booking is not None:
-        check_booking(deployment.booking, deployment.cards)
-    _check_free(deployment.node, deployment.cards, exclude=deployment.pk)
-    return _operate(deployment, actor, JobKind.RESTART, RESTART_STEPS)
+    return _operate(deployment, actor, JobKind.RESTART, RESTART_STEPS, "restart", cards=True)
 
 
 def remove(deployment: Deployment, *, actor) -> Job:
     """Queue removal of the container; the record stays, marked removed."""
-    return _operate(deployment, actor, JobKind.REMOVE, REMOVE_STEPS)
+    return _operate(deployment, actor, JobKind.REMOVE, REMOVE_STEPS, "remove")
 
 
 def retry(job: Job, *, actor) -> Job:
-    """Deploy the same deployment again (the runner replaces what the failed attempt left)."""
-    deployment = job.deployment
-    if job.kind == JobKind.DEPLOY:
-        if deployment.booking is None:
-            raise Conflict("the deployment's booking is gone; deploy anew", field="booking")
-        check_booking(deployment.booking, deployment.cards)
-        _check_free(deployment.node, deployment.cards, exclude=deployment.pk)
-        Deployment.objects.filter(pk=deployment.pk).update(
-            status=DeploymentStatus.PENDING, error="", exit_code=None
+    """Deploy the same deployment again (the runner replaces what the failed attempt left).
+
+    Permission is checked before anything is written; the deployment row is locked and reset
+    in the same transaction that queues the job.
+    """
+    _require_member(actor, job.deployment, "retry")
+    with transaction.atomic():
+        deployment = _lock(job.deployment, node=job.kind == JobKind.DEPLOY)
+        _refuse_if_busy(deployment)
+        if job.kind == JobKind.DEPLOY:
+            if deployment.booking is None:
+                raise Conflict("the deployment's booking is gone; deploy anew", field="booking")
+            _check_cards(deployment)
+            Deployment.objects.filter(pk=deployment.pk).update(
+                status=DeploymentStatus.PENDING, error="", exit_code=None
+            )
+        steps = [(s["name"], s["label"]) for s in job.steps]
+        return create_job(
+            kind=job.kind,
+            actor=actor,
+            steps=steps,
+            node=deployment.node,
+            team=deployment.team,
+            booking=deployment.booking,
+            recipe_version=deployment.recipe_version,
+            deployment=deployment,
+            params=job.params,
+            retry_of=job,
         )
-    steps = [(s["name"], s["label"]) for s in job.steps]
-    _require_member(actor, deployment.team_id)
-    return create_job(
-        kind=job.kind,
-        actor=actor,
-        steps=steps,
-        node=deployment.node,
-        team=deployment.team,
-        booking=deployment.booking,
-        recipe_version=deployment.recipe_version,
-        deployment=deployment,
-        params=job.params,
-        retry_of=job,
-    )
 
 
 def after_job_lost(job: Job) -> None:

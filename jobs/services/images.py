@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from fleet.errors import Conflict, Invalid, NotAllowed
 from fleet.models import Membership, Node, Team
+from fleet.permissions import Viewer
 from jobs.choices import LIVE_DEPLOYMENT_STATUSES, DeploymentStatus, JobKind, JobStatus
 from jobs.models import Deployment, Job, NodeImage
 from jobs.services import policy
@@ -357,6 +358,18 @@ def attach_usage(images: Iterable[NodeImage]) -> list[NodeImage]:
         image.used_by = [
             d for d in users if d.node_id == image.node_id and d.recipe_version.image in refs
         ]
+    return rows
+
+
+def usage_for(user, images: Iterable[NodeImage]) -> list[NodeImage]:
+    """`used_by` as `user` may see it: `shown_users`, the deployments of the user's teams (all
+    for a site admin), and `other_teams`, how many other teams' deployments use the image."""
+    rows = list(images)
+    attach_usage([image for image in rows if not hasattr(image, "used_by")])
+    viewer = Viewer.of(user)
+    for image in rows:
+        image.shown_users = [d for d in image.used_by if viewer.owns(d.team_id)]
+        image.other_teams = len(image.used_by) - len(image.shown_users)
     return rows
 
 

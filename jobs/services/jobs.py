@@ -12,7 +12,9 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from fleet.errors import Conflict, NotAllowed
+from fleet import permissions
+from fleet.errors import Conflict
+from fleet.permissions import Action
 from jobs.choices import FINISHED_JOB_STATUSES, JobStatus
 from jobs.models import Job
 from jobs.streams import LogWriter, broadcast_status
@@ -66,10 +68,20 @@ def create_job(*, kind: str, actor, steps: list[tuple[str, str]], **fields: Any)
 
 
 def may_act(actor, job: Job) -> bool:
-    """Admins, the requester, and members of the job's team may cancel or retry it."""
-    if actor.is_superuser or job.requested_by_id == actor.pk:
-        return True
-    return job.team_id is not None and job.team.memberships.filter(user=actor).exists()
+    """Admins and the job team's current members (for a job without a team, its requester)."""
+    return permissions.may(actor, Action.ACT, job)
+
+
+def _require_act(actor, job: Job, verb: str) -> None:
+    permissions.require(
+        actor,
+        Action.ACT,
+        job,
+        lambda: (
+            f"only members of the job's team (or, without a team, its requester) and site "
+            f"admins may {verb} job {job.pk}"
+        ),
+    )
 
 
 def claim(job_id: int) -> Job | None:
@@ -115,8 +127,7 @@ def finish(job: Job, status: str, *, error: str = "", result: dict | None = None
 
 def cancel_job(job: Job, *, actor) -> Job:
     """Cancel: a pending job at once; a running one stops its remote work at the next check."""
-    if not may_act(actor, job):
-        raise NotAllowed("only the requester, the job's team or an admin may cancel it")
+    _require_act(actor, job, "cancel")
     if job.status in FINISHED_JOB_STATUSES:
         raise Conflict(f"job {job.pk} has already {job.status}", field="status")
     with transaction.atomic():
@@ -138,8 +149,7 @@ def cancel_job(job: Job, *, actor) -> Job:
 
 def retry_job(job: Job, *, actor) -> Job:
     """A new job with the same work, linked to the one it retries."""
-    if not may_act(actor, job):
-        raise NotAllowed("only the requester, the job's team or an admin may retry it")
+    _require_act(actor, job, "retry")
     if job.status not in (JobStatus.FAILED, JobStatus.CANCELLED):
         raise Conflict(
             f"job {job.pk} is {job.status}; only failed or cancelled jobs are retried",

@@ -164,8 +164,23 @@ def test_node_page_shows_facts_preflight_fixes_and_card_table(as_member):
     assert "16384 / 65536 MB (25%)" in response.content.decode()
 
 
-def test_node_page_shows_processes_with_their_containers(as_member):
+def test_node_page_shows_processes_with_their_containers(as_member, member_user, team):
+    from datetime import timedelta
+
+    from fleet.booking.services import book_cards
+
     node = make_node("node-a", healths=("OK", "OK"))
+    # The member's team holds the card now, so what runs on it is theirs to see in full.
+    now = timezone.now()
+    book_cards(
+        member_user,
+        team=team,
+        node=node,
+        start=now,
+        end=now + timedelta(hours=2),
+        purpose="x",
+        devices=[0],
+    )
     Card.objects.filter(node=node, device=0).update(
         processes=[
             {"pid": 4242, "name": "python3", "memory_mb": 3072, "container": "vllm-qwen"},
