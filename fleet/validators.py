@@ -21,6 +21,14 @@ JUMP_RE = re.compile(
 )
 
 
+def as_id(text: object) -> int | None:
+    """The database id a query or form value spells ('12'), else None (a name, '²', 10**30)."""
+    value = str(text).strip()
+    if value.isascii() and value.isdigit() and len(value) <= 18:
+        return int(value)
+    return None
+
+
 def node_name(value: str) -> str:
     if not NAME_RE.fullmatch(value or ""):
         raise Invalid(

@@ -15,6 +15,7 @@ from fleet.booking.cordon import affected_bookings
 from fleet.choices import TeamRole
 from fleet.errors import DomainError
 from fleet.models import AuditEntry, Node, Team
+from fleet.validators import as_id
 from frontend.forms_booking import AuditFilterForm, CordonForm, MoveForm, TeamSettingsForm
 from frontend.views_booking import show_error
 
@@ -106,8 +107,12 @@ def uncordon(request: HttpRequest, pk: int) -> HttpResponse:
     """Return a node (or one card of it, ?device=N) to booking."""
     node = get_object_or_404(Node, pk=pk)
     device = request.POST.get("device", "")
+    number = as_id(device)
+    if device and number is None:
+        messages.error(request, f"device {device[:20]!r} is not a card number (N of davinciN).")
+        return redirect("booking-cordons")
     try:
-        cordon.uncordon(request.user, node, devices=[int(device)] if device.isdigit() else None)
+        cordon.uncordon(request.user, node, devices=[number] if number is not None else None)
     except DomainError as exc:
         if exc.status_code == 403:
             raise PermissionDenied(exc.message) from None

@@ -15,6 +15,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from fleet.errors import DomainError
+from fleet.validators import as_id
 from frontend.forms_recipes import CardRowForm, SupportRowForm, VersionForm
 from jobs.models import (
     AscendSpeedSetting,
@@ -62,7 +63,7 @@ def admin_only(view: View) -> View:
 
 
 def _int(value: str | None) -> int | None:
-    return int(value) if value and value.isdigit() else None
+    return as_id(value) if value else None
 
 
 @login_required

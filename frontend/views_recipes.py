@@ -16,6 +16,7 @@ from django.views.decorators.http import require_POST
 
 from fleet.errors import DomainError, Invalid, NotAllowed
 from fleet.models import Node, Team
+from fleet.validators import as_id
 from frontend.forms_recipes import RecipeForm, initial_from
 from jobs.choices import RecipeKind
 from jobs.models import INFERENCE_FIELDS, TRAINING_FIELDS, Recipe
@@ -47,8 +48,9 @@ def recipe_list(request: HttpRequest) -> HttpResponse:
     )
     archived = request.GET.get("archived") == "1"
     rows = rows.filter(archived=archived)
-    if request.GET.get("team", "").isdigit():
-        rows = rows.filter(team_id=int(request.GET["team"]))
+    team_id = as_id(request.GET.get("team", ""))
+    if team_id is not None:
+        rows = rows.filter(team_id=team_id)
     if request.GET.get("kind") in RecipeKind.values:
         rows = rows.filter(kind=request.GET["kind"])
     page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
@@ -64,11 +66,11 @@ def recipe_list(request: HttpRequest) -> HttpResponse:
 
 def _placement(request: HttpRequest, source: Any, count: int) -> tuple[Placement | None, str]:
     """The node and cards picked on the page (generic node when none); an error message."""
-    ref = source.get("node", "")
+    node_id = as_id(source.get("node", ""))
     node = None
-    if ref.isdigit():
+    if node_id is not None:
         node = Node.objects.visible_to(request.user).prefetch_related("cards")
-        node = node.filter(pk=int(ref)).first()
+        node = node.filter(pk=node_id).first()
     try:
         return placement_for(node, parse_cards(source.get("cards", "")), count), ""
     except Invalid as exc:

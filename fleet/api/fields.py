@@ -6,6 +6,10 @@ from typing import Any
 
 from rest_framework import serializers
 
+from fleet.validators import as_id
+
+__all__ = ["as_id", "bounded_float", "bounded_int"]
+
 
 def bounded_int(low: int, high: int, **kwargs: Any) -> serializers.IntegerField:
     """A whole number in [low, high]; any refusal says the range."""
@@ -20,11 +24,3 @@ def bounded_float(low: float, high: float, **kwargs: Any) -> serializers.FloatFi
     keys = ("invalid", "min_value", "max_value", "max_string_length", "overflow")
     errors = {key: message for key in keys}
     return serializers.FloatField(min_value=low, max_value=high, error_messages=errors, **kwargs)
-
-
-def as_id(text: object) -> int | None:
-    """The database id a query or body value spells ('12'), else None (a name, '²', 10**30)."""
-    value = str(text).strip()
-    if value.isascii() and value.isdigit() and len(value) <= 18:
-        return int(value)
-    return None

@@ -366,3 +366,37 @@ def test_deleting_a_node_still_used_on_its_page_says_so(client, admin_user, node
     assert page.status_code == 409
     assert "npufleet-deploy-7" in page.content.decode()
     assert Node.objects.filter(pk=node.pk).exists()
+
+
+# Odd ids on the pages ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("ref", ["²", "٣", "9" * 5000])
+def test_pages_take_odd_ids_without_crashing(member_page, node, team, member_user, ref):
+    from jobs.services import recipes
+
+    recipe = recipes.create_recipe(
+        member_user,
+        team=team,
+        name="llama2-13b-tp2",
+        values={
+            "model": "llama2-13b",
+            "image": "npufleet/vllm-sim:local",
+            "tensor_parallel_size": 2,
+        },
+    )
+    assert member_page.get("/recipes/", {"team": ref}).status_code == 200
+    assert member_page.get(f"/recipes/{recipe.pk}/", {"node": ref}).status_code == 200
+    assert member_page.get("/catalog/", {"cards": ref}).status_code == 200
+
+
+def test_releasing_an_odd_card_number_says_so_and_releases_nothing(client, admin_user, node):
+    from fleet.booking import cordon
+
+    cordon.cordon(admin_user, node, devices=None, reason="maintenance")
+    client.force_login(admin_user)
+    page = client.post(f"/bookings/cordons/{node.pk}/release/", {"device": "²"}, follow=True)
+    assert page.status_code == 200
+    assert any("not a card number" in str(m) for m in page.context["messages"])
+    node.refresh_from_db()
+    assert node.cordoned
