@@ -297,6 +297,14 @@ def test_method_media_type_and_parse_errors_are_json(member_api, node):
     assert anonymous.status_code == 401 and anonymous.json()["detail"]
 
 
+def test_errors_are_json_even_when_a_browser_asks_for_html(member_api, node):
+    missing = member_api.get("/api/v1/nodes/999999/", HTTP_ACCEPT="text/html")
+    assert missing.status_code == 404
+    assert missing["Content-Type"] == "application/json" and missing.json()["detail"]
+    invalid = member_api.get("/api/v1/availability/", {"count": 0}, HTTP_ACCEPT="text/html")
+    assert invalid.status_code == 400 and invalid.json()["field"] == "count"
+
+
 def test_validation_errors_keep_their_fields_and_gain_a_detail(member_api, node):
     answer = member_api.get("/api/v1/availability/", {"hours": 2})
     body = refused(answer, "count")
