@@ -300,6 +300,7 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "CheckStatusEnum": "fleet.choices.CheckStatus",
         "DeploymentStatusEnum": "jobs.choices.DeploymentStatus",
+        "HealthEnum": "fleet.choices.Health",
         "JobStatusEnum": "jobs.choices.JobStatus",
         "RecipeKindEnum": "jobs.choices.RecipeKind",
         "RemoteErrorKindEnum": "fleet.remote.ErrorKind",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from jobs.catalog_data import CardRow, QuantRow
@@ -248,6 +249,30 @@ def support_row_dict(row: QuantRow | None) -> dict[str, Any] | None:
     }
 
 
+class CardCellSerializer(serializers.Serializer):
+    min_cards = serializers.IntegerField(allow_null=True, help_text="Null: the manual prints '-'.")
+    max_model_len_k = serializers.IntegerField(allow_null=True)
+
+
+class CardRowSerializer(serializers.Serializer):
+    row = serializers.IntegerField()
+    model = serializers.CharField()
+    vllm_version = serializers.CharField()
+    cells = serializers.DictField(child=CardCellSerializer(), help_text="By card GB: 32, 64.")
+    quantized_checkpoint = serializers.CharField(allow_null=True)
+    cite = serializers.CharField()
+
+
+class SupportRowSerializer(serializers.Serializer):
+    row = serializers.IntegerField()
+    model = serializers.CharField()
+    vllm_version = serializers.CharField()
+    support = serializers.DictField(child=serializers.BooleanField(), help_text="Column → √.")
+    weight_urls = serializers.ListField(child=serializers.CharField())
+    weights_text = serializers.CharField()
+    cite = serializers.CharField()
+
+
 class CatalogLineSerializer(serializers.Serializer):
     """One model of a vLLM version: its card-table row and supported-model row."""
 
@@ -256,8 +281,10 @@ class CatalogLineSerializer(serializers.Serializer):
     card_row = serializers.SerializerMethodField()
     support = serializers.SerializerMethodField()
 
+    @extend_schema_field(CardRowSerializer(allow_null=True))
     def get_card_row(self, line: Any) -> dict[str, Any] | None:
         return card_row_dict(line.card)
 
+    @extend_schema_field(SupportRowSerializer(allow_null=True))
     def get_support(self, line: Any) -> dict[str, Any] | None:
         return support_row_dict(line.support)
