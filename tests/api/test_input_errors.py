@@ -286,6 +286,14 @@ def test_a_crash_under_api_is_a_json_500(production, admin_user, monkeypatch):
     assert "boom" not in answer.content.decode() and answer.json()["detail"]
 
 
+def test_a_body_over_the_size_limit_is_a_json_400(production, settings, member_api, team):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
+    body = {"team": team.pk, "name": "big", "model": "llama2-13b", "served_model_name": "x" * 5000}
+    answer = member_api.post("/api/v1/recipes/", body, format="json")
+    assert answer.status_code == 400
+    assert answer["Content-Type"] == "application/json" and answer.json()["detail"]
+
+
 def test_method_media_type_and_parse_errors_are_json(member_api, node):
     wrong_method = member_api.put("/api/v1/bookings/", {}, format="json")
     assert wrong_method.status_code == 405 and wrong_method.json()["detail"]
