@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from fleet.booking.choices import LIVE_STATUSES
 from fleet.models import Booking
+from fleet.validators import as_id
 from jobs.choices import RecipeKind
 from jobs.models import RecipeVersion
 
@@ -79,7 +80,8 @@ class DeployForm(forms.Form):
         """The booking chosen so far (bound data, else the initial one, else the first)."""
         bookings = self.fields["booking"].queryset
         ref = self.data.get("booking") if self.is_bound else self.initial.get("booking")
-        found = bookings.filter(pk=int(ref)).first() if str(ref).isdigit() else None
+        booking_id = as_id(ref)
+        found = bookings.filter(pk=booking_id).first() if booking_id is not None else None
         return found if found or self.is_bound else bookings.first()
 
     def clean(self) -> dict[str, Any]:
@@ -100,4 +102,4 @@ class DeployForm(forms.Form):
             return []
         held = set(self.picked.devices)
         raw = self.data.getlist("cards") if self.is_bound else self.initial.get("cards", [])
-        return sorted({int(c) for c in raw if str(c).isdigit() and int(c) in held})
+        return sorted({n for n in map(as_id, raw) if n is not None and n in held})

@@ -17,6 +17,7 @@ from django.views.decorators.http import require_POST
 
 from fleet.errors import DomainError, Invalid, NotAllowed
 from fleet.models import Booking, Team
+from fleet.validators import as_id
 from frontend.forms_jobs import DeployForm
 from jobs.choices import (
     BOOKING_LABEL,
@@ -163,7 +164,8 @@ def _form_preview(form: DeployForm) -> dict[str, Any]:
     """The preview of whatever the form holds so far (nothing until both choices are made)."""
     versions = form.fields["recipe_version"].queryset
     ref = form["recipe_version"].value()
-    version = versions.filter(pk=int(ref)).first() if str(ref).isdigit() else None
+    version_id = as_id(ref)
+    version = versions.filter(pk=version_id).first() if version_id is not None else None
     if version is None and not form.is_bound:
         version = versions.first()
     if version is None or form.picked is None:

@@ -406,6 +406,14 @@ def test_pages_take_odd_ids_without_crashing(member_page, node, team, member_use
     assert member_page.get("/catalog/", {"cards": ref}).status_code == 200
 
 
+@pytest.mark.parametrize("ref", ["²", "9" * 5000])
+def test_deploy_page_takes_odd_ids_without_crashing(member_page, node, ref):
+    page = member_page.get("/deploy/", {"booking": ref, "recipe_version": ref})
+    assert page.status_code == 200
+    preview = member_page.post("/deploy/preview/", {"booking": ref, "recipe_version": ref})
+    assert preview.status_code < 500
+
+
 def test_releasing_an_odd_card_number_says_so_and_releases_nothing(client, admin_user, node):
     from fleet.booking import cordon
 
