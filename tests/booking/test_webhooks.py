@@ -8,6 +8,7 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
 from django.core.exceptions import ImproperlyConfigured
+from django.urls import reverse
 
 from config.env import Settings
 from config.settings import _networks
@@ -213,3 +214,15 @@ def test_a_hook_on_loopback_is_refused_at_send_without_the_setting(team, local_s
     note = notify_team(team, NotificationKind.WARNING, "ends soon")
     assert send_webhook(note.pk).startswith("refused:")
     assert Recorder.seen == []
+
+
+def test_the_team_settings_page_refuses_a_private_webhook_with_the_reason(
+    client, member_user, team
+):
+    Membership.objects.filter(user=member_user).update(role="admin")
+    client.force_login(member_user)
+    url = reverse("booking-team-settings", args=[team.pk])
+    page = client.post(url, {"webhook_url": "http://169.254.169.254/latest/"}, follow=True)
+    assert "cloud metadata address" in page.content.decode()
+    team.refresh_from_db()
+    assert team.webhook_url == ""
