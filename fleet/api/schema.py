@@ -140,6 +140,10 @@ class FleetAutoSchema(AutoSchema):
         for code in self._error_codes(operation):
             if code not in responses:
                 responses[code] = self._error_response(ErrorSerializer, ERROR_TEXT[code])
+        for code, answer in responses.items():
+            if code >= "400" and "content" not in answer:  # declared with a description only
+                body = self._error_response(ErrorSerializer, answer.get("description", ""))
+                responses[code] = {**body, "description": body["description"] or "Refused."}
         if getattr(self._view_method(), "reaches_node", False):
             for code, text in REMOTE_TEXT.items():
                 responses.setdefault(code, self._error_response(RemoteErrorSerializer, text))
