@@ -67,6 +67,7 @@ class NodeForm(forms.Form):
     workspace_root = forms.CharField(
         label="Workspace root",
         initial=choices.DEFAULT_WORKSPACE_ROOT,
+        required=False,
         help_text="Each team's folder is <workspace root>/<team slug>; containers may mount "
         "only there and below the weights dir.",
     )
@@ -92,6 +93,10 @@ class NodeForm(forms.Form):
         initial = {name: getattr(node, name) for name in plain}
         initial["labels"] = ", ".join(node.labels)
         return initial
+
+    def clean_workspace_root(self) -> str:
+        """Blank means the default root."""
+        return self.cleaned_data.get("workspace_root") or choices.DEFAULT_WORKSPACE_ROOT
 
     def clean_private_key_file(self) -> str:
         upload = self.cleaned_data.get("private_key_file")
