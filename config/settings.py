@@ -172,6 +172,8 @@ AXES_COOLOFF_TIME = timedelta(minutes=AXES_COOLOFF_MINUTES)
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_LOCKOUT_CALLABLE = "config.lockout.lockout_response"
 AXES_RESET_ON_SUCCESS = True
+# No start-up banner on every manage.py command (CLI errors stay one line); lockouts still log.
+AXES_VERBOSE = False
 # The client's address, for lockouts and throttles: REMOTE_ADDR, or with PROXY_COUNT reverse
 # proxies in front (each appending to X-Forwarded-For) the address the outermost one saw.
 PROXY_COUNT = env.int("PROXY_COUNT", 0, minimum=0)

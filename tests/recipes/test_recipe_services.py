@@ -222,7 +222,7 @@ def test_render_names_the_container_and_labels_it(recipe, node64):
     argv = out.docker_run.argv
     assert "--device=/dev/davinci4" in argv and "--device=/dev/davinci5" in argv
     assert "/data/models/Llama-2-13b-chat-hf:/data/models/Llama-2-13b-chat-hf:ro" in argv
-    assert "/usr/local/bin/npu-smi:/usr/local/bin/npu-smi" in argv
+    assert "/usr/local/bin/npu-smi:/usr/local/bin/npu-smi:ro" in argv
     assert out.launch.argv[3:5] == ("--model", "/data/models/Llama-2-13b-chat-hf")
     job = recipes.render_version(
         recipe.current_version,
