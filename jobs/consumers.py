@@ -16,6 +16,7 @@ from jobs.streams import backfill, job_group
 
 log = logging.getLogger(__name__)
 # However access is lost, a socket checks again before forwarding once this much time passed.
+MAX_SEQ = 2**62  # past any id or sequence number a bigint column holds
 ACCESS_RECHECK_SECONDS = 5.0
 
 
@@ -34,6 +35,9 @@ class JobLogConsumer(AsyncJsonWebsocketConsumer):
 
     async def connect(self) -> None:
         self.job_id = int(self.scope["url_route"]["kwargs"]["job_id"])
+        if self.job_id > MAX_SEQ:
+            await self.close(code=4404)
+            return
         user = self.scope.get("user")
         if user is None or not user.is_authenticated:
             await self.close(code=4401)
@@ -53,7 +57,7 @@ class JobLogConsumer(AsyncJsonWebsocketConsumer):
             after = int(query.get("after_seq", ["0"])[0])
         except ValueError:
             after = 0
-        self.last_seq = after
+        self.last_seq = max(0, min(after, MAX_SEQ))  # a bigint column: no overflow
         status = await self._status()
         await self.send_json({"type": "status", **status})
         await self._catch_up()

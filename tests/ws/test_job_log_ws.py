@@ -131,3 +131,19 @@ async def test_a_live_socket_gets_status_changes(job, member_user):
     assert message["type"] == "status"
     assert (message["status"], message["error"], message["progress"]) == ("failed", "boom", 100)
     await socket.disconnect()
+
+
+async def test_out_of_range_after_seq_and_job_ids_close_or_clamp_without_a_crash(job, member_user):
+    await awrite(job.pk, "one", "two")
+    huge = await open_socket(job.pk, member_user, after=10**30)
+    assert (await huge.connect())[0]
+    assert (await huge.receive_json_from(timeout=5))["type"] == "status"
+    assert await huge.receive_nothing(timeout=0.3)  # nothing is after "past the end"
+    await huge.disconnect()
+    negative = await open_socket(job.pk, member_user, after=-5)
+    assert (await negative.connect())[0]
+    assert await receive_logs(negative, 2) == [(1, "one\n"), (2, "two\n")]
+    await negative.disconnect()
+    missing = await open_socket(10**20, member_user)
+    connected, code = await missing.connect()
+    assert not connected and code == 4404
