@@ -83,7 +83,10 @@ def follow(
     `on_line` sees each new line (readiness checks).
     """
     control = control or Control()
-    deployment = Deployment.objects.select_related("node").get(pk=deployment_id)
+    deployment = Deployment.objects.select_related("node").filter(pk=deployment_id).first()
+    if deployment is None:  # a message older than the row it names: nothing to follow
+        log.info("deployment %s: gone, nothing to follow", deployment_id)
+        return 0
     alive_key = ALIVE_KEY.format(pk=deployment_id)
     if deployment.log_job_id is None or not cache.add(alive_key, 1, ALIVE_SECONDS):
         return 0
@@ -139,17 +142,61 @@ def follow(
                 if control.stopped.is_set():
                     break
     except Exception as exc:
-        if not control.stopped.is_set():
-            if not isinstance(exc, RemoteError):
-                raise
+        if control.stopped.is_set():  # closed on purpose: whatever the closed stream raised
+            pass
+        elif isinstance(exc, RemoteError):
             log.warning("deployment %s: log follow stopped: %s", deployment_id, exc)
-        log.warning("deployment %s: log follow stopped: %s", deployment_id, exc)
+        else:
+            raise
     finally:
         done.set()
         writer.flush()
         Deployment.objects.filter(pk=deployment_id).update(log_cursor=cursor)
         cache.delete(alive_key)
+        if control.stopped.is_set():
+            log.info("deployment %s: log follower closed (%d lines kept)", deployment_id, kept)
     return kept
+
+
+_running: set[Control] = set()
+_running_lock = threading.Lock()
+_closing = threading.Event()
+
+
+def follow_task(deployment_id: int) -> int:
+    """`follow` as the `logs` worker runs it: closed with every other one by `close_all`."""
+    control = Control()
+    with _running_lock:
+        if _closing.is_set():  # the worker is stopping: the reconciler restarts it elsewhere
+            return 0
+        _running.add(control)
+    try:
+        return follow(deployment_id, control=control)
+    finally:
+        with _running_lock:
+            _running.discard(control)
+
+
+def close_all(wait: float = 0.0) -> int:
+    """Close every follower this process runs, and start no new one (the worker is stopping).
+
+    Each ends as soon as its stream closes, saving its cursor, so the worker's shutdown does not
+    wait on containers that may print for days; `resume_followers` picks them up again from
+    that cursor on a worker that runs. With `wait`, returns once they ended (or that many
+    seconds passed). Returns how many were closed.
+    """
+    with _running_lock:
+        _closing.set()
+        controls = list(_running)
+    for control in controls:
+        control.stop()
+    deadline = time.monotonic() + wait
+    while wait and time.monotonic() < deadline:
+        with _running_lock:
+            if not _running:
+                break
+        time.sleep(0.02)
+    return len(controls)
 
 
 def follow_in_thread(

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import logging
+import signal
+import threading
+import time
 
 from celery import shared_task
+from celery.signals import worker_ready, worker_shutting_down
 from django.db import connections
 
 from jobs.choices import DeploymentStatus, JobKind, JobStatus
@@ -55,9 +59,54 @@ def run_job(job_id: int) -> str:
 @shared_task(ignore_result=True)
 def follow_deployment(deployment_id: int) -> int:
     """Keep copying a running deployment's output into its log (on the `logs` queue)."""
-    from jobs.follow import follow
+    from jobs.follow import follow_task
 
-    return follow(deployment_id)
+    return follow_task(deployment_id)
+
+
+FOLLOWERS_CLOSE_SECONDS = 10.0
+
+
+@worker_ready.connect
+def close_followers_before_a_cold_shutdown(**_: object) -> None:
+    """SIGQUIT (and a second Ctrl-C) make Celery cancel running tasks, which its thread pool
+    cannot do: it dies with a traceback, its threads still blocked on the followers' streams.
+    Close the followers first, wait until their tasks have ended, then let Celery go on."""
+    from celery.worker import state
+
+    from jobs.follow import close_all
+
+    def ended() -> bool:
+        return not any(r.name == follow_deployment.name for r in list(state.active_requests))
+
+    if threading.current_thread() is not threading.main_thread():
+        return  # signal handlers belong to the main thread
+    for signum in (signal.SIGQUIT, signal.SIGINT):
+        previous = signal.getsignal(signum)
+        if not callable(previous):
+            continue
+
+        def handler(number, frame, previous=previous) -> None:
+            close_all(wait=FOLLOWERS_CLOSE_SECONDS)
+            deadline = time.monotonic() + FOLLOWERS_CLOSE_SECONDS
+            while not ended() and time.monotonic() < deadline:
+                time.sleep(0.02)
+            previous(number, frame)
+
+        signal.signal(signum, handler)
+
+
+@worker_shutting_down.connect
+def close_followers(**_: object) -> None:
+    """A stopping worker (SIGTERM, SIGINT or SIGQUIT) closes its log followers first.
+
+    Followers run until their container stops, so without this a warm shutdown would wait on
+    them forever and a cold one would leave the pool's threads blocked at exit. Runs from the
+    signal handler: the closing (network I/O) happens on a thread of its own.
+    """
+    from jobs.follow import close_all
+
+    threading.Thread(target=close_all, name="close-log-followers", daemon=True).start()
 
 
 @shared_task(ignore_result=True)

@@ -46,6 +46,8 @@ def start_worker(tmp_path: Path, name: str) -> subprocess.Popen:
         "CELERY_VISIBILITY_TIMEOUT": "5",
         "JOBS_HEARTBEAT_SECONDS": "0.5",
         "JOBS_READY_TIMEOUT": "60",
+        # the stand-in images pass the container policy in the worker as in this process
+        "JOBS_ALLOWED_IMAGE_PREFIXES": ",".join(settings.JOBS_ALLOWED_IMAGE_PREFIXES),
         "NPUFLEET_ENV_FILE": "",
         "LOG_LEVEL": "INFO",
     }
