@@ -13,13 +13,17 @@ from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 
 from fleet.models import Node
+from fleet.reachability import effective_health
 
 log = logging.getLogger(__name__)
 FLEET_GROUP = "fleet"
 
 
 def node_summary(node: Node, cards: list[Any]) -> dict[str, Any]:
-    """The tile of a node: status, facts that matter and every card's live values."""
+    """The tile of a node: status, facts that matter and every card's live values.
+
+    A node that does not answer shows its cards' health as Unknown: the last reading is stale.
+    """
     return {
         "id": node.pk,
         "name": node.name,
@@ -35,7 +39,7 @@ def node_summary(node: Node, cards: list[Any]) -> dict[str, Any]:
                 "id": c.pk,
                 "present": c.present,
                 "device": c.device,
-                "health": c.health,
+                "health": effective_health(c, node),
                 "hbm_used_mb": c.hbm_used_mb,
                 "hbm_total_mb": c.hbm_total_mb,
                 "aicore_pct": c.aicore_pct,

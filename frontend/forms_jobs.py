@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from fleet.booking.choices import LIVE_STATUSES
 from fleet.models import Booking
+from fleet.reachability import failed_node_checks, node_problem, reachable
 from fleet.validators import as_id
 from jobs.choices import RecipeKind
 from jobs.models import RecipeVersion
@@ -46,7 +47,13 @@ class BookingChoice(forms.ModelChoiceField):
     def label_from_instance(self, obj: Booking) -> str:
         cards = ", ".join(str(d) for d in obj.devices)
         until = timezone.localtime(obj.end).strftime("%Y-%m-%d %H:%M")
-        return f"#{obj.pk} · {obj.team.name} · {obj.node.name} · cards {cards} · until {until}"
+        label = f"#{obj.pk} · {obj.team.name} · {obj.node.name} · cards {cards} · until {until}"
+        if not reachable(obj.node):
+            return f"{label} · node unreachable"
+        failed = failed_node_checks(obj.node)
+        if failed:
+            return f"{label} · preflight fails ({', '.join(c['name'] for c in failed)})"
+        return label
 
 
 class DeployForm(forms.Form):
@@ -75,6 +82,11 @@ class DeployForm(forms.Form):
         self.picked = self._picked_booking()
         devices = self.picked.devices if self.picked else []
         self.fields["cards"].choices = [(d, f"davinci{d}") for d in devices]
+        # Cards of a node that does not answer, or fails preflight, are not offered.
+        self.node_problem = node_problem(self.picked.node) if self.picked else ""
+        if self.node_problem:
+            self.fields["cards"].disabled = True
+            self.fields["cards"].help_text = self.node_problem
 
     def _picked_booking(self) -> Booking | None:
         """The booking chosen so far (bound data, else the initial one, else the first)."""

@@ -17,6 +17,7 @@ from django.views.decorators.http import require_POST
 
 from fleet.errors import DomainError, Invalid, NotAllowed
 from fleet.models import Booking, Team
+from fleet.reachability import node_problem, reachable
 from fleet.validators import as_id
 from frontend.forms_jobs import DeployForm
 from jobs.choices import (
@@ -94,8 +95,11 @@ def job_detail(request: HttpRequest, pk: int) -> HttpResponse:
         ),
         pk=pk,
     )
+    # A failed deployment is deployed again (its container is gone), not retried piecemeal.
+    redeploy = job.deployment is not None and job.deployment.status == DeploymentStatus.FAILED
     context = {
         "job": job,
+        "redeploy": redeploy,
         "may_act": job_services.may_act(request.user, job),
         "retryable": [str(s) for s in RETRYABLE],
         "finished": [str(s) for s in FINISHED_JOB_STATUSES],
@@ -142,6 +146,10 @@ def _preview(version: RecipeVersion, booking: Booking, cards: list[int]) -> dict
         out["findings"] = [Message(ERROR, exc.field or "cards", exc.message, "pick booked cards")]
         return out
     findings = review(RecipeKind.INFERENCE, version.content(), placement)
+    problem = node_problem(node)
+    if problem:  # deploy refuses it: say so first, with the check that failed
+        fix = "wait until the node answers and passes preflight, or book cards on another node"
+        findings = [Message(ERROR, "node", problem, fix), *findings]
     out.update(findings=findings, placement=placement)
     try:
         out["rendered"] = render_version(
@@ -245,6 +253,8 @@ def deployment_list(request: HttpRequest) -> HttpResponse:
     for row in page.object_list:
         row.latency_rows = [(k, row.latencies[k]) for k in LATENCY_KEYS if k in row.latencies]
         row.actions = _actions(row) if row.team_id in mine else []
+        row.node_unreachable = row.status != DeploymentStatus.REMOVED and not reachable(row.node)
+        row.log_link = row.log_job or next(iter(row.recent_jobs), None)
     context = {
         "page": page,
         "statuses": DeploymentStatus.choices,
@@ -254,17 +264,33 @@ def deployment_list(request: HttpRequest) -> HttpResponse:
     return render(request, "jobs/deployments.html", context)
 
 
-def _actions(deployment: Deployment) -> list[str]:
-    """Buttons that make sense in the deployment's state (the services check again)."""
+ACTION_LABELS = {
+    "stop": "Stop",
+    "restart": "Restart",
+    "redeploy": "Deploy again",
+    "remove": "Remove",
+}
+
+
+def _actions(deployment: Deployment) -> list[tuple[str, str]]:
+    """Buttons that make sense in the deployment's state (the services check again).
+
+    A failed deployment's container is gone: it is deployed again, never restarted.
+    """
     if deployment.status == DeploymentStatus.REMOVED:
         return []
-    live = deployment.status in LIVE_DEPLOYMENT_STATUSES
-    return [*(["stop"] if live else []), "restart", "remove"]
+    if deployment.status == DeploymentStatus.FAILED:
+        names = ["redeploy", "remove"]
+    else:
+        live = deployment.status in LIVE_DEPLOYMENT_STATUSES
+        names = [*(["stop"] if live else []), "restart", "remove"]
+    return [(name, ACTION_LABELS[name]) for name in names]
 
 
 OPERATIONS: dict[str, Callable[..., Job]] = {
     "stop": deployment_services.stop,
     "restart": deployment_services.restart,
+    "redeploy": deployment_services.redeploy,
     "remove": deployment_services.remove,
 }
 
@@ -282,5 +308,5 @@ def deployment_action(request: HttpRequest, pk: int, action: str) -> HttpRespons
     except DomainError as exc:
         _domain_error(request, exc)
         return redirect("deployments")
-    messages.success(request, f"{action.capitalize()} of deployment {deployment.pk} queued.")
+    messages.success(request, f"{ACTION_LABELS[action]} of deployment {deployment.pk} queued.")
     return redirect("job-page", job.pk)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from fleet.choices import AuthMethod, CheckStatus
+from fleet.choices import AuthMethod, CheckStatus, Health
 from fleet.models import Card, CardSample, Node
 from fleet.permissions import redact_cards
 
@@ -15,6 +15,12 @@ HOLDERS = serializers.ListField(child=serializers.DictField())
 class CardSerializer(serializers.ModelSerializer):
     node_name = serializers.CharField(source="node.name", read_only=True)
     used = serializers.BooleanField(source="is_used", read_only=True)
+    effective_health = serializers.ChoiceField(
+        choices=Health.choices,
+        read_only=True,
+        help_text="Health as it may be trusted now: Unknown while the node does not answer "
+        "(`health` keeps the last reported value).",
+    )
     processes = serializers.SerializerMethodField(
         help_text="NPU processes on the card: pid, name, memory_mb, container, booking. Other "
         "teams' show only as {busy, team, managed, memory_mb} (every team's for site admins)."
@@ -36,6 +42,7 @@ class CardSerializer(serializers.ModelSerializer):
             "chip_name",
             "bus_id",
             "health",
+            "effective_health",
             "hbm_used_mb",
             "hbm_total_mb",
             "aicore_pct",

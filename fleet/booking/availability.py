@@ -15,6 +15,7 @@ from fleet.booking.cards import card_state
 from fleet.booking.errors import BookingInvalid
 from fleet.models import BookedCard, Card, Node
 from fleet.permissions import Viewer
+from fleet.reachability import node_problem, reachable
 
 
 @dataclass(frozen=True)
@@ -49,6 +50,9 @@ def _earliest_on(
     """The first start at or after `earliest` with `count` free cards, or why there is none."""
     if node.cordoned:
         return f"cordoned: {node.cordon_reason}"
+    problem = node_problem(node)
+    if problem:  # unreachable, or failing a node-wide preflight check: never offered
+        return problem
     if not cards:
         return "no known cards yet"
     try:
@@ -163,6 +167,8 @@ def node_timeline(user, node: Node, start: datetime, end: datetime) -> list[Card
             )
         )
     lines = []
+    # A node that does not answer: what its cards last reported is not known to hold any more.
+    unknown = None if reachable(node) else "state unknown: node unreachable"
     for card in node.cards.order_by("device"):
-        lines.append(CardLine(card, card_state(card).blocker, by_card[card.pk]))
+        lines.append(CardLine(card, unknown or card_state(card).blocker, by_card[card.pk]))
     return lines

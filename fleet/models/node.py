@@ -102,6 +102,13 @@ class Node(models.Model):
         return _fingerprint(self.seen_jump_host_key)
 
     @property
+    def reachable(self) -> bool:
+        """The last probes reached the node (see fleet.reachability)."""
+        from fleet.reachability import reachable
+
+        return reachable(self)
+
+    @property
     def chip_name(self) -> str:
         """The chip model of the node's cards, as npu-smi names it."""
         return str(self.facts.get("chip_name", ""))
@@ -161,6 +168,13 @@ class Card(models.Model):
 
     def __str__(self) -> str:
         return f"{self.node.name}/davinci{self.device}"
+
+    @property
+    def effective_health(self) -> str:
+        """Health as it may be shown: Unknown while the node does not answer."""
+        from fleet.reachability import effective_health
+
+        return effective_health(self)
 
     @property
     def is_used(self) -> bool:

@@ -143,6 +143,11 @@ class DeploymentSerializer(serializers.ModelSerializer):
     recipe = serializers.CharField(source="recipe_version.recipe.name", read_only=True)
     recipe_version_number = serializers.IntegerField(source="recipe_version.number", read_only=True)
     node_name = serializers.CharField(source="node.name", read_only=True)
+    node_reachable = serializers.BooleanField(
+        source="node.reachable",
+        read_only=True,
+        help_text="False while the node does not answer: the status is its last known one.",
+    )
     last_job = serializers.SerializerMethodField()
 
     class Meta:
@@ -154,6 +159,7 @@ class DeploymentSerializer(serializers.ModelSerializer):
             "recipe_version_number",
             "node",
             "node_name",
+            "node_reachable",
             "booking",
             "team",
             "cards",

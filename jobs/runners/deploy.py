@@ -13,10 +13,10 @@ from django.utils import timezone
 from fleet.remote import RemoteError, pool
 from fleet.services.nodes import target_for as ssh_target
 from jobs import choices
-from jobs.choices import DeploymentStatus
+from jobs.choices import DeploymentStatus, JobStatus
 from jobs.docker_api import docker_on, http_on_node
 from jobs.follow import Control, follow_in_thread
-from jobs.models import Deployment
+from jobs.models import Deployment, Job
 from jobs.runners.base import Runner, StepFailed
 from jobs.services import policy, ports
 from jobs.services.deployments import check_booking
@@ -54,6 +54,15 @@ class _DeploymentRunner(Runner):
         self.node = self.deployment.node
         self.follower: tuple[threading.Thread, Control] | None = None
         self.ready = threading.Event()
+
+    def execute(self) -> Job:
+        job = super().execute()
+        if job.status == JobStatus.FAILED:
+            # The deployments list says why a deployment failed: the job's reason, kept on it.
+            Deployment.objects.filter(pk=self.deployment.pk, status=DeploymentStatus.FAILED).update(
+                error=job.error, updated_at=timezone.now()
+            )
+        return job
 
     def _container(self, client):
         from docker.errors import NotFound

@@ -9,10 +9,11 @@ from django.db import transaction
 from django.utils import timezone
 
 from fleet import permissions
-from fleet.booking.choices import BookingStatus
+from fleet.booking.choices import UNHEALTHY, BookingStatus
 from fleet.errors import Conflict, Invalid
 from fleet.models import Booking, Node
 from fleet.permissions import Action
+from fleet.reachability import node_problem
 from jobs import choices
 from jobs.choices import DeploymentStatus, JobKind, JobStatus, RecipeKind
 from jobs.models import Deployment, Job, RecipeVersion
@@ -102,6 +103,26 @@ def _check_free(node: Node, cards: Sequence[int], exclude: int | None = None) ->
             )
 
 
+def _check_usable(node: Node, cards: Sequence[int]) -> None:
+    """Refuse a node that does not answer or fails a node-wide preflight check, and chosen
+    cards that are unhealthy or missing (409 naming the node or the card and the check)."""
+    problem = node_problem(node)
+    if problem:
+        raise Conflict(f"{problem}; deploy once the node page shows it fixed", field="node")
+    for card in node.cards.filter(device__in=cards):
+        if not card.present:
+            why = "was missing from the last probe (preflight check 'cards')"
+        elif card.health in UNHEALTHY:
+            why = f"reports health {card.health} (preflight check 'health')"
+        else:
+            continue
+        raise Conflict(
+            f"davinci{card.device} on {node.name} {why}; pick other cards of the booking or "
+            "have the card repaired",
+            field="cards",
+        )
+
+
 def _host_port(node: Node, port: int) -> int | None:
     """None: the runner picks the host port right before `docker create`, from what is free on
     the node then (`jobs.services.ports`). Under host networking the recipe's own port is the
@@ -154,7 +175,7 @@ def deploy(
         )
     with transaction.atomic():
         locked = Booking.objects.select_for_update().get(pk=booking.pk)
-        Node.objects.select_for_update().get(pk=node.pk)
+        _check_usable(Node.objects.select_for_update().get(pk=node.pk), chosen)
         check_booking(locked, chosen)
         _check_free(node, chosen)
         messages = review(recipe.kind, recipe_version.content(), target_for(node, tuple(chosen)))
@@ -253,6 +274,9 @@ def stop(deployment: Deployment, *, actor) -> Job:
 
 def restart(deployment: Deployment, *, actor) -> Job:
     """Queue a restart; the cards must still be booked and free of other containers."""
+    if deployment.status == DeploymentStatus.FAILED:
+        _require_member(actor, deployment, "restart")
+        raise Conflict(_failed_fix(deployment), field="deployment")
     return _operate(deployment, actor, JobKind.RESTART, RESTART_STEPS, "restart", cards=True)
 
 
@@ -291,6 +315,37 @@ def retry(job: Job, *, actor) -> Job:
             params=job.params,
             retry_of=job,
         )
+
+
+def _last_deploy(deployment: Deployment) -> Job | None:
+    return deployment.jobs.filter(kind=JobKind.DEPLOY).order_by("-created_at", "-pk").first()
+
+
+def _failed_fix(deployment: Deployment) -> str:
+    """Why a failed deployment cannot be restarted, and what to do instead."""
+    last = _last_deploy(deployment)
+    how = (
+        f"POST /api/v1/jobs/{last.pk}/retry/ or 'Deploy again' on the deployments page"
+        if last
+        else "deploy the recipe anew"
+    )
+    reason = f" ({deployment.error.splitlines()[0][:200]})" if deployment.error else ""
+    return (
+        f"deployment {deployment.pk} failed{reason}; its container was removed, so there is "
+        f"nothing to restart: deploy it again ({how})"
+    )
+
+
+def redeploy(deployment: Deployment, *, actor) -> Job:
+    """Deploy a failed deployment again: its last deploy, retried (the host port picked anew)."""
+    last = _last_deploy(deployment)
+    if last is None:
+        _require_member(actor, deployment, "deploy again")
+        raise Conflict(
+            f"deployment {deployment.pk} has no deploy to repeat; deploy the recipe anew",
+            field="deployment",
+        )
+    return retry(last, actor=actor)
 
 
 def after_job_lost(job: Job) -> None:
