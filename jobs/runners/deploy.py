@@ -9,6 +9,7 @@ from typing import Any
 
 from django.conf import settings
 from django.utils import timezone
+from docker.errors import APIError
 
 from fleet.remote import RemoteError, pool
 from fleet.services.nodes import target_for as ssh_target
@@ -155,7 +156,10 @@ class _DeploymentRunner(Runner):
         pids = ports.listening_pids(ports.listening_on_node(self.node), port)
         if not pids:
             return ""
-        top = container.top()
+        try:
+            top = container.top()
+        except APIError:  # it stopped meanwhile: the next look sees it exited
+            return ""
         column = top["Titles"].index("PID")
         own = {int(row[column]) for row in top["Processes"] if str(row[column]).isdigit()}
         if pids & own:
