@@ -148,6 +148,11 @@ class DeploymentSerializer(serializers.ModelSerializer):
         read_only=True,
         help_text="False while the node does not answer: the status is its last known one.",
     )
+    endpoint_live = serializers.BooleanField(
+        read_only=True,
+        help_text="True only while the container runs; endpoint_url of a stopped, failed or "
+        "removed deployment is kept for the record but does not answer.",
+    )
     last_job = serializers.SerializerMethodField()
 
     class Meta:
@@ -169,6 +174,7 @@ class DeploymentSerializer(serializers.ModelSerializer):
             "network",
             "host_port",
             "endpoint_url",
+            "endpoint_live",
             "docker_run",
             "launch",
             "latencies",

@@ -166,6 +166,11 @@ class Deployment(models.Model):
     def __str__(self) -> str:
         return self.container_name or f"deployment {self.pk}"
 
+    @property
+    def endpoint_live(self) -> bool:
+        """Whether endpoint_url answers: only while the container runs (not stopped or gone)."""
+        return bool(self.endpoint_url) and self.status == DeploymentStatus.RUNNING
+
 
 class NodeImage(models.Model):
     """A Docker image present on a node (built by the dashboard or found there)."""

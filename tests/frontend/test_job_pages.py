@@ -326,7 +326,8 @@ def test_deployment_list_shows_endpoint_latencies_and_why_it_exited(as_member, d
     response = as_member.get(reverse("deployments"))
 
     assert response.status_code == 200
-    assert by_testid(response, "endpoint").children == ["http://192.0.2.10:8080/v1"]
+    assert "http://192.0.2.10:8080/v1" in str(by_testid(response, "endpoint-not-live"))
+    assert 'data-testid="endpoint"' not in response.content.decode()
     rows = [el for el in walk(by_testid(response, "latencies")) if el.name == "tr"]
     keys = [next(c for c in walk(r) if c.name == "th").children[0] for r in rows]
     assert keys == ["prefill_latency", "time_in_queue", "request_latency"]
@@ -357,3 +358,46 @@ def test_deployment_actions_are_for_its_team_only(client, outsider_user, member_
         client.post(reverse("deployment-page-action", args=[deployment.pk, "explode"])).status_code
         == 404
     )
+
+
+@pytest.mark.parametrize(
+    ("status", "live"),
+    [
+        (DeploymentStatus.RUNNING, True),
+        (DeploymentStatus.STARTING, False),
+        (DeploymentStatus.STOPPED, False),
+        (DeploymentStatus.FAILED, False),
+        (DeploymentStatus.REMOVED, False),
+    ],
+)
+def test_only_a_running_deployment_shows_its_endpoint_as_live(as_member, deployment, status, live):
+    Deployment.objects.filter(pk=deployment.pk).update(status=status)
+
+    response = as_member.get(reverse("deployments"))
+    api = as_member.get(f"/api/v1/deployments/{deployment.pk}/").json()
+
+    html = response.content.decode()
+    assert ('data-testid="endpoint"' in html) is live
+    assert ('data-testid="endpoint-not-live"' in html) is not live
+    assert api["endpoint_url"] == "http://192.0.2.10:8080/v1"
+    assert api["endpoint_live"] is live
+
+
+def test_stopping_or_removing_a_deployment_asks_for_confirmation(as_member, deployment):
+    Deployment.objects.filter(pk=deployment.pk).update(status=DeploymentStatus.RUNNING)
+
+    response = as_member.get(reverse("deployments"))
+
+    forms = {
+        attr(el, "action"): el
+        for el in walk(by_testid(response, "deployment-table"))
+        if el.name == "form"
+    }
+    stop = forms[reverse("deployment-page-action", args=[deployment.pk, "stop"])]
+    remove = forms[reverse("deployment-page-action", args=[deployment.pk, "remove"])]
+    restart = forms[reverse("deployment-page-action", args=[deployment.pk, "restart"])]
+    assert attr(stop, "data-confirm").startswith(f"Stop deployment {deployment.pk} (qwen-tp1")
+    assert "node-a" in attr(stop, "data-confirm")
+    assert attr(remove, "data-confirm").startswith(f"Remove deployment {deployment.pk}")
+    assert "data-confirm" not in dict(restart.attributes)
+    assert "onclick" not in response.content.decode()
