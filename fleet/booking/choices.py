@@ -46,6 +46,35 @@ class AuditAction(models.TextChoices):
     STOP = "stop", "Containers stopped"
     TEAM = "team", "Team settings changed"
     POLICY = "policy", "Container policy changed"
+    ADD = "add", "Created"
+    EDIT = "edit", "Edited"
+    DELETE = "delete", "Deleted"
+    ARCHIVE = "archive", "Archived"
+    KEY_ACCEPT = "key_accept", "Host key accepted"
+    KEY_REFUSE = "key_refuse", "Host key refused"
+    DEPLOY = "deploy", "Deployed"
+    RESTART = "restart", "Restarted"
+    REMOVE = "remove", "Removed"
+    RETRY = "retry", "Retried"
+    BUILD = "build", "Image build started"
+    TOKEN_ISSUE = "token_new", "API token created"
+    TOKEN_REVOKE = "token_del", "API token revoked"
+
+
+class AuditObject(models.TextChoices):
+    """What an audit entry is about: filter the log by it."""
+
+    BOOKING = "booking", "Booking"
+    TEAM = "team", "Team"
+    NODE = "node", "Node"
+    CARD = "card", "Card"
+    POLICY = "policy", "Container policy"
+    RECIPE = "recipe", "Recipe"
+    CATALOG = "catalog", "Catalog row"
+    DEPLOYMENT = "deployment", "Deployment"
+    JOB = "job", "Job"
+    IMAGE = "image", "Image"
+    TOKEN = "token", "API token"
 
 
 class NotificationKind(models.TextChoices):
@@ -54,3 +83,6 @@ class NotificationKind(models.TextChoices):
     ENDED = "ended", "Ended"
     CANCELLED = "cancelled", "Cancelled"
     CORDON = "cordon", "Cordon"
+    CARD_FAULT = "card_fault", "Card unhealthy"
+    NODE_DOWN = "node_down", "Node unreachable"
+    RECOVERED = "recovered", "Recovered"

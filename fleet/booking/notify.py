@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from fleet.booking import webhooks
 from fleet.booking.choices import NotificationKind
-from fleet.models import Booking, Notification, Team
+from fleet.models import Booking, Node, Notification, Team
 
 log = logging.getLogger(__name__)
 
@@ -77,3 +77,112 @@ def send_webhook(notification_id: int) -> str:
         log.warning("webhook of team %s: %s", note.team.slug, outcome)
     Notification.objects.filter(pk=note.pk).update(webhook_status=outcome[:200])
     return outcome
+
+
+# Health of booked cards --------------------------------------------------------------------------
+
+
+def _active_holders(node: Node, card_ids: list[int] | None = None) -> dict[int, list[Booking]]:
+    """Per card id, the live bookings whose window covers now (one query)."""
+    from fleet.booking.choices import LIVE_STATUSES
+    from fleet.models import BookedCard
+
+    now = timezone.now()
+    rows = (
+        BookedCard.objects.holding()
+        .filter(card__node=node, start__lte=now, end__gt=now, booking__status__in=LIVE_STATUSES)
+        .select_related("booking__team")
+    )
+    if card_ids is not None:
+        rows = rows.filter(card_id__in=card_ids)
+    held: dict[int, list[Booking]] = {}
+    for row in rows:
+        held.setdefault(row.card_id, []).append(row.booking)
+    return held
+
+
+def _by_booking(held: dict[int, list[Booking]], devices: dict[int, int]) -> dict[int, tuple]:
+    """{booking id: (booking, [devices])} of the given card ids (card id -> device)."""
+    out: dict[int, tuple[Booking, list[int]]] = {}
+    for card_id, bookings in held.items():
+        for booking in bookings:
+            out.setdefault(booking.pk, (booking, []))[1].append(devices[card_id])
+    return out
+
+
+def health_transitions(
+    node: Node,
+    *,
+    was_answering: bool,
+    health_before: dict[int, str],
+    cards: list,
+) -> list[Notification]:
+    """Tell the teams of active bookings what a probe changed, once per transition.
+
+    A node that stops answering, a booked card that turns Alarm or Critical, and their
+    recovery each notify once: the comparison is with what the previous probe stored, so
+    the next probe that finds the same fault is silent, and only a recovery followed by a
+    new fault notifies again. Called inside the probe's transaction.
+    """
+    from fleet.booking.choices import UNHEALTHY
+    from fleet.reachability import reachable, unreachable_reason
+
+    answering = reachable(node)
+    devices = {c.pk: c.device for c in cards}
+    notes: list[Notification] = []
+    if was_answering and not answering:
+        why = unreachable_reason(node)
+        for booking, devs in _by_booking(_active_holders(node), devices).values():
+            notes.append(
+                notify_team(
+                    booking.team,
+                    NotificationKind.NODE_DOWN,
+                    f"Booking #{booking.pk}: {why}; the state of card(s) "
+                    f"{', '.join(map(str, sorted(devs)))} is unknown until it answers again.",
+                    booking,
+                )
+            )
+        return notes
+    if not answering:
+        return notes
+    if not was_answering:
+        for booking, devs in _by_booking(_active_holders(node), devices).values():
+            notes.append(
+                notify_team(
+                    booking.team,
+                    NotificationKind.RECOVERED,
+                    f"Booking #{booking.pk}: node {node.name} answers again; card(s) "
+                    f"{', '.join(map(str, sorted(devs)))} are probed as usual.",
+                    booking,
+                )
+            )
+    went_bad = {
+        c.pk: c for c in cards if c.health in UNHEALTHY and health_before.get(c.pk) not in UNHEALTHY
+    }
+    came_back = {
+        c.pk: c
+        for c in cards
+        if c.pk in health_before and health_before[c.pk] in UNHEALTHY and c.health not in UNHEALTHY
+    }
+    if not went_bad and not came_back:
+        return notes
+    held = _active_holders(node, [*went_bad, *came_back])
+    for card_id, bookings in held.items():
+        for booking in bookings:
+            if card_id in went_bad:
+                card = went_bad[card_id]
+                kind = NotificationKind.CARD_FAULT
+                text = (
+                    f"Booking #{booking.pk}: card davinci{card.device} on {node.name} "
+                    f"reports {card.health}; check its deployment's log, and ask a site admin "
+                    "to look at the card if it stays so."
+                )
+            else:
+                card = came_back[card_id]
+                kind = NotificationKind.RECOVERED
+                text = (
+                    f"Booking #{booking.pk}: card davinci{card.device} on {node.name} "
+                    f"reports {card.health} again."
+                )
+            notes.append(notify_team(booking.team, kind, text, booking))
+    return notes

@@ -13,6 +13,7 @@ from django.utils import timezone
 from fleet import preflight, probes
 from fleet.choices import CheckStatus, Health, HostKeyStatus, NodeStatus
 from fleet.models import Card, CardSample, Node
+from fleet.reachability import reachable
 from fleet.remote import ErrorKind, RemoteError, pool
 from fleet.remote_shell import shells
 from fleet.services.nodes import target_for
@@ -127,6 +128,8 @@ def _record_success(
         return None
     now = timezone.now()
     facts = {**node.facts, **report.facts, "probe_count": node.facts.get("probe_count", 0) + 1}
+    was_answering = reachable(node)
+    health_before = dict(node.cards.values_list("pk", "health"))
     cards = _save_cards(node, report, holders, now)
     card_dicts = [
         {"device": c.device, "health": c.health, "processes": c.processes} for c in report.cards
@@ -149,6 +152,7 @@ def _record_success(
     node.last_probe_at = node.last_seen_at = now
     node.probe_ms = ms
     node.save()
+    _tell_teams(node, was_answering, health_before, cards)
     transaction.on_commit(lambda: broadcast_node(node, cards))
     return node
 
@@ -220,6 +224,7 @@ def _record_failure(node_id: int, exc: RemoteError) -> Node | None:
     node = Node.objects.select_for_update().filter(pk=node_id).first()
     if node is None:
         return None
+    was_answering = reachable(node)
     node.consecutive_failures += 1
     node.last_error = str(exc)
     node.last_error_kind = exc.kind.value
@@ -227,6 +232,7 @@ def _record_failure(node_id: int, exc: RemoteError) -> Node | None:
     if exc.kind == ErrorKind.HOST_KEY_CHANGED:
         if node.status != NodeStatus.HOST_KEY_CHANGED:
             _tell_admins(node, exc)
+            _audit_refused(node, exc)
         node.status = NodeStatus.HOST_KEY_CHANGED
         node.host_key_status = HostKeyStatus.CHANGED
         # Only the fingerprint is known here: an admin must scan to review the full key.
@@ -238,8 +244,32 @@ def _record_failure(node_id: int, exc: RemoteError) -> Node | None:
         node.status = NodeStatus.UNREACHABLE
     node.save()
     cards = list(node.cards.all())
+    _tell_teams(node, was_answering, {}, cards)
     transaction.on_commit(lambda: broadcast_node(node, cards))
     return node
+
+
+def _tell_teams(node: Node, was_answering: bool, health_before: dict[int, str], cards) -> None:
+    """Notify the teams of active bookings of a health transition; never fails the probe."""
+    from fleet.booking.notify import health_transitions
+
+    try:
+        with transaction.atomic():  # a savepoint: a failure here leaves the probe's record
+            health_transitions(
+                node, was_answering=was_answering, health_before=health_before, cards=cards
+            )
+    except Exception:
+        log.exception("could not notify the teams of node %s", node.name)
+
+
+def _audit_refused(node: Node, exc: RemoteError) -> None:
+    """The connection was refused on a changed host key: an automatic audit entry."""
+    from fleet.booking import audit
+    from fleet.booking.choices import AuditAction
+
+    changes = {"host_key_fingerprint": (node.host_key_fingerprint, exc.fingerprint)}
+    summary = f"Host key of {node.name} changed; connection refused"
+    audit.record(AuditAction.KEY_REFUSE, None, summary, node=node, changes=changes)
 
 
 def _tell_admins(node: Node, exc: RemoteError) -> None:
