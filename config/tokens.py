@@ -26,6 +26,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from fleet.booking import audit
+from fleet.booking.choices import AuditAction, AuditObject
 from fleet.errors import Conflict, Invalid
 
 ID_LENGTH = 16
@@ -62,7 +64,16 @@ def issue_token(user: AbstractBaseUser) -> tuple[AuthToken, str]:
             f"You already have {limit} API tokens, the most allowed "
             "(API_TOKEN_LIMIT_PER_USER): revoke one you no longer use, then try again."
         )
-    return AuthToken.objects.create(user=user, expiry=knox_settings.TOKEN_TTL)
+    token, key = AuthToken.objects.create(user=user, expiry=knox_settings.TOKEN_TTL)
+    _audit(AuditAction.TOKEN_ISSUE, user, token, {"expiry": (None, token.expiry)})
+    return token, key
+
+
+def _audit(action: AuditAction, user: AbstractBaseUser, token: AuthToken, changes: dict) -> None:
+    """An audit entry naming the token by its id (never its key or the key's first characters)."""
+    label = f"API token {token_id(token)} of {user.get_username()}"
+    about = (AuditObject.TOKEN, token_id(token), label)
+    audit.record(action, user, label, changes=changes, about=about)
 
 
 def revoke_token(user: AbstractBaseUser, ident: str) -> bool:
@@ -72,7 +83,11 @@ def revoke_token(user: AbstractBaseUser, ident: str) -> bool:
     """
     if not re.fullmatch(rf"[0-9a-f]{{{ID_LENGTH}}}", ident):
         return False
-    deleted, _ = AuthToken.objects.filter(user=user, digest__startswith=ident).delete()
+    with transaction.atomic():
+        tokens = AuthToken.objects.filter(user=user, digest__startswith=ident)
+        for token in tokens:
+            _audit(AuditAction.TOKEN_REVOKE, user, token, {"expiry": (token.expiry, None)})
+        deleted, _ = tokens.delete()
     return bool(deleted)
 
 

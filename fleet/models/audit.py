@@ -1,11 +1,11 @@
-"""The audit log of bookings, quotas and cordons."""
+"""The audit log: every write to nodes, bookings, teams, recipes, deployments, jobs and tokens."""
 
 from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
 
-from fleet.booking.choices import AuditAction
+from fleet.booking.choices import AuditAction, AuditObject
 from fleet.choices import TeamRole
 
 from .booking import Booking
@@ -24,7 +24,7 @@ class AuditEntryQuerySet(models.QuerySet):
 
 
 class AuditEntry(models.Model):
-    """Who did what, when and why, to a booking, a team's quota or a cordon."""
+    """Who did what, when and why, to which object (type, id and a readable label)."""
 
     at = models.DateTimeField(auto_now_add=True, db_index=True)
     actor = models.ForeignKey(
@@ -35,7 +35,16 @@ class AuditEntry(models.Model):
         related_name="+",
         help_text="Empty for automatic actions.",
     )
-    action = models.CharField(max_length=10, choices=AuditAction.choices)
+    action = models.CharField(max_length=20, choices=AuditAction.choices)
+    object_type = models.CharField(
+        max_length=20, choices=AuditObject.choices, blank=True, db_index=True
+    )
+    object_id = models.CharField(
+        max_length=64, blank=True, help_text="The object's id (a token's public id)."
+    )
+    object_label = models.CharField(
+        max_length=200, blank=True, help_text="A readable name, kept after the object is gone."
+    )
     summary = models.CharField(max_length=500)
     reason = models.TextField(blank=True)
     changes = models.JSONField(default=dict, blank=True, help_text="field: [before, after]")
@@ -57,6 +66,7 @@ class AuditEntry(models.Model):
     class Meta:
         ordering = ["-at", "-pk"]
         verbose_name_plural = "audit entries"
+        indexes = [models.Index(fields=["object_type", "object_id"], name="audit_object_idx")]
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} {self.get_action_display()}: {self.summary}"

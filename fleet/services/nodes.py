@@ -10,6 +10,8 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 
 from fleet import validators
+from fleet.booking import audit
+from fleet.booking.choices import AuditAction, AuditObject
 from fleet.choices import AuthMethod, HostKeyStatus, NodeStatus
 from fleet.errors import Conflict, Invalid, NotAllowed
 from fleet.models import Node
@@ -75,6 +77,19 @@ def target_for(node: Node) -> Target:
         connect_timeout=settings.FLEET_SSH_CONNECT_TIMEOUT,
         name=node.name,
     )
+
+
+def _shown(values: dict[str, Any]) -> dict[str, Any]:
+    """Values as the audit log may show them: a secret only as '(secret)', never its text."""
+    return {k: ("(secret)" if k in SECRET_FIELDS else v) for k, v in values.items()}
+
+
+def _audit(action: AuditAction, actor, node: Node, summary: str, values: dict[str, Any]) -> None:
+    """One audit entry about a node; `values` are new values or (before, after) pairs."""
+    changes = {k: v if isinstance(v, tuple) else (None, v) for k, v in values.items()}
+    about = (AuditObject.NODE, node.pk, node.name)
+    node_link = node if node.pk and action != AuditAction.DELETE else None
+    audit.record(action, actor, summary, node=node_link, changes=changes, about=about)
 
 
 def _require_admin(actor) -> None:
@@ -146,6 +161,7 @@ def register_node(*, actor, values: dict[str, Any], scan: bool = True) -> Node:
     try:
         with transaction.atomic():
             node = Node.objects.create(**clean)
+            _audit(AuditAction.ADD, actor, node, f"Node {node.name} registered", _shown(clean))
     except IntegrityError:
         raise Conflict(f"a node named {clean['name']!r} exists already", field="name") from None
     log.info("node %s registered by %s", node.name, actor)
@@ -161,6 +177,10 @@ def update_node(node: Node, *, actor, values: dict[str, Any]) -> Node:
     moved = any(k in clean and clean[k] != getattr(node, k) for k in ("host", "port", "jump_host"))
     with transaction.atomic():
         locked = Node.objects.select_for_update().get(pk=node.pk)
+        changes = {k: (_shown({k: getattr(locked, k)})[k], v) for k, v in _shown(clean).items()}
+        changes = {
+            k: pair for k, pair in changes.items() if k in SECRET_FIELDS or pair[0] != pair[1]
+        }
         for name, value in clean.items():
             setattr(locked, name, value)
         if moved:
@@ -171,6 +191,7 @@ def update_node(node: Node, *, actor, values: dict[str, Any]) -> Node:
             raise Conflict(
                 f"a node named {clean.get('name')!r} exists already", field="name"
             ) from None
+        _audit(AuditAction.EDIT, actor, locked, f"Node {locked.name} edited", changes)
     pool.close(f"node-{node.pk}")
     if moved:
         scan_host_key(locked)
@@ -188,7 +209,9 @@ def delete_node(node: Node, *, actor) -> None:
     """Remove a node and everything recorded about it."""
     _require_admin(actor)
     key = f"node-{node.pk}"
-    node.delete()
+    with transaction.atomic():
+        _audit(AuditAction.DELETE, actor, node, f"Node {node.name} ({node.host}) deleted", {})
+        node.delete()
     pool.close(key)
 
 
@@ -278,6 +301,10 @@ def accept_host_key(node: Node, *, actor, fingerprint: str, jump_fingerprint: st
                 "review the fingerprint shown and accept that one",
                 field="fingerprint",
             )
+        changes = {"host_key_fingerprint": (locked.host_key_fingerprint or None, seen)}
+        _audit(
+            AuditAction.KEY_ACCEPT, actor, locked, f"Host key of {locked.name} accepted", changes
+        )
         locked.host_key_type = locked.seen_host_key_type
         locked.host_key = locked.seen_host_key
         locked.host_key_fingerprint = seen

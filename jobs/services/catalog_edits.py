@@ -10,6 +10,8 @@ from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.utils import timezone
 
+from fleet.booking import audit
+from fleet.booking.choices import AuditAction, AuditObject
 from fleet.errors import Invalid, NotAllowed
 from jobs.models import (
     AscendSpeedSetting,
@@ -97,6 +99,7 @@ def add_row(actor: Any, table: str, values: dict[str, Any]) -> CatalogRow:
     row.seed = ""
     row.provenance = f"added by {_stamp(actor)}"
     _save(row)
+    _audit(AuditAction.ADD, actor, row, {k: (None, v) for k, v in values.items()})
     return row
 
 
@@ -105,11 +108,13 @@ def update_row(actor: Any, row: CatalogRow, values: dict[str, Any]) -> CatalogRo
     """Change a catalog row; its seed provenance stays and the edit is recorded beside it."""
     _require_admin(actor)
     row = type(row).objects.select_for_update().get(pk=row.pk)
+    changes = {k: (getattr(row, k), v) for k, v in values.items() if getattr(row, k) != v}
     for name, value in values.items():
         setattr(row, name, value)
     row.edited_by = actor
     row.edited_at = timezone.now()
     _save(row)
+    _audit(AuditAction.EDIT, actor, row, changes)
     return row
 
 
@@ -117,6 +122,7 @@ def update_row(actor: Any, row: CatalogRow, values: dict[str, Any]) -> CatalogRo
 def delete_row(actor: Any, row: CatalogRow) -> None:
     """Remove a catalog row (recipes keep their own copy of the values they ran with)."""
     _require_admin(actor)
+    _audit(AuditAction.DELETE, actor, row, {})
     row.delete()
 
 
@@ -146,7 +152,17 @@ def add_vllm_version(
                 row.edited_by = row.edited_at = None
                 copies.append(row)
             model.objects.bulk_create(copies)
+    copied = f" (a copy of {copy_from.version})" if copy_from is not None else ""
+    _audit(AuditAction.ADD, actor, new, {"version": (None, version + copied)})
     return new
+
+
+def _audit(action: AuditAction, actor: Any, row: models.Model, changes: dict) -> None:
+    """One audit entry about a catalog row: its table, id and the row as text."""
+    label = f"{row._meta.verbose_name}: {row}"[:200]
+    summary = f"Catalog {label}"
+    about = (AuditObject.CATALOG, f"{row._meta.model_name}:{row.pk}", label)
+    audit.record(action, actor, summary, changes=changes, about=about)
 
 
 @transaction.atomic

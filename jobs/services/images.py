@@ -12,6 +12,8 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
+from fleet.booking import audit
+from fleet.booking.choices import AuditAction, AuditObject
 from fleet.errors import Conflict, Invalid, NotAllowed
 from fleet.models import Membership, Node, Team
 from fleet.permissions import Viewer
@@ -239,9 +241,21 @@ def start_build(
     with transaction.atomic():
         Node.objects.select_for_update().get(pk=node.pk)
         _refuse_if_busy(node, tag, "tag")
-        return create_job(
+        job = create_job(
             kind=JobKind.BUILD, actor=actor, steps=BUILD_STEPS, node=node, team=team, params=params
         )
+        # Build-arg values may hold credentials: only their names are recorded.
+        what = {"mode": params["mode"], "context_path": folder, "build_args": sorted(args)}
+        _audit(AuditAction.BUILD, actor, node, tag, job, {k: (None, v) for k, v in what.items()})
+        return job
+
+
+def _audit(action: AuditAction, actor, node: Node, tag: str, job: Job, changes: dict) -> None:
+    """One audit entry about an image on a node (team set for a team's build)."""
+    label = f"{tag} on {node.name}"
+    summary = f"Image {label}: {AuditAction(action).label.lower()} (job {job.pk})"
+    about = (AuditObject.IMAGE, f"{node.pk}/{tag}", label)
+    audit.record(action, actor, summary, team=job.team, node=node, changes=changes, about=about)
 
 
 def drop_build_files(job: Job) -> None:
@@ -404,13 +418,17 @@ def remove_image(actor, image: NodeImage) -> Job:
                 deployments=[d.pk for d in live],
             )
         _refuse_if_busy(node, image.tag, "image")
-        return create_job(
+        job = create_job(
             kind=JobKind.REMOVE_IMAGE,
             actor=actor,
             steps=REMOVE_IMAGE_STEPS,
             node=node,
             params={"image": image.pk, "tag": image.tag, "image_id": image.image_id},
         )
+        _audit(
+            AuditAction.REMOVE, actor, node, image.tag, job, {"image_id": (image.image_id, None)}
+        )
+        return job
 
 
 def forget_image(node: Node, tag: str) -> None:

@@ -13,6 +13,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from fleet import permissions
+from fleet.booking import audit
+from fleet.booking.choices import AuditAction, AuditObject
 from fleet.errors import Conflict
 from fleet.permissions import Action
 from jobs.choices import FINISHED_JOB_STATUSES, JobStatus
@@ -141,6 +143,7 @@ def cancel_job(job: Job, *, actor) -> Job:
         )
         if not pending:
             Job.objects.filter(pk=job.pk).update(cancel_requested=True)
+        record(AuditAction.CANCEL, actor, job, {"status": (job.status, JobStatus.CANCELLED)})
     job.refresh_from_db()
     LogWriter(job.pk).line(f"==> cancel requested by {actor}")
     broadcast_status(job)
@@ -160,16 +163,34 @@ def retry_job(job: Job, *, actor) -> Job:
     if job.deployment_id is not None:
         return deployments.retry(job, actor=actor)
     steps = [(s["name"], s["label"]) for s in job.steps]
-    return create_job(
-        kind=job.kind,
-        actor=actor,
-        steps=steps,
-        params=job.params,
-        node=job.node,
+    with transaction.atomic():
+        new = create_job(
+            kind=job.kind,
+            actor=actor,
+            steps=steps,
+            params=job.params,
+            node=job.node,
+            team=job.team,
+            booking=job.booking,
+            recipe_version=job.recipe_version,
+            retry_of=job,
+        )
+        record(AuditAction.RETRY, actor, job, {"retried_by_job": (None, new.pk)})
+    return new
+
+
+def record(action: AuditAction, actor, job: Job, changes: dict, *, label: str = "") -> None:
+    """One audit entry about a job, with its team (so the team's admins see it) and node."""
+    label = label or f"job {job.pk} ({job.get_kind_display()})"
+    audit.record(
+        action,
+        actor,
+        f"{label[:1].upper()}{label[1:]}: {AuditAction(action).label.lower()}",
         team=job.team,
+        node=job.node,
         booking=job.booking,
-        recipe_version=job.recipe_version,
-        retry_of=job,
+        changes=changes,
+        about=(AuditObject.JOB, job.pk, label),
     )
 
 

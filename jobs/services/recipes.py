@@ -13,6 +13,8 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
+from fleet.booking import audit
+from fleet.booking.choices import AuditAction, AuditObject
 from fleet.errors import Conflict, Invalid, NotAllowed
 from fleet.models import Team
 from jobs.choices import RecipeKind
@@ -148,6 +150,7 @@ def create_recipe(
     )
     recipe.current_version = version
     recipe.save(update_fields=["current_version", "updated_at"])
+    _audit(AuditAction.ADD, actor, recipe, "created", change_note, {"version": (None, 1)})
     return recipe
 
 
@@ -165,9 +168,11 @@ def edit_recipe(
     _may_edit(actor, recipe.team)
     if recipe.archived:
         raise Conflict(f"{recipe.name} is archived; it cannot be edited", field="recipe")
+    old_name = recipe.name
     if name is not None and name.strip() != recipe.name:
         recipe.name = _check_name(recipe.team, name, recipe)
         recipe.save(update_fields=["name", "updated_at"])
+        _audit(AuditAction.EDIT, actor, recipe, "renamed", "", {"name": (old_name, recipe.name)})
     current = recipe.current_version
     assert current is not None
     content = content_of(recipe.kind, values, base=current.content())
@@ -184,6 +189,9 @@ def edit_recipe(
     )
     recipe.current_version = version
     recipe.save(update_fields=["current_version", "updated_at"])
+    changes = {k: (v, content[k]) for k, v in current.content().items() if content.get(k) != v}
+    changes["version"] = (current.number, version.number)
+    _audit(AuditAction.EDIT, actor, recipe, f"version {version.number}", change_note, changes)
     return version
 
 
@@ -195,7 +203,17 @@ def archive_recipe(actor: Any, recipe: Recipe) -> Recipe:
     if not recipe.archived:
         recipe.archived, recipe.archived_at = True, timezone.now()
         recipe.save(update_fields=["archived", "archived_at", "updated_at"])
+        _audit(AuditAction.ARCHIVE, actor, recipe, "archived", "", {"archived": (False, True)})
     return recipe
+
+
+def _audit(action, actor, recipe: Recipe, what: str, reason: str, changes: dict) -> None:
+    """One audit entry about a recipe, carrying its team so the team's admins see it."""
+    summary = f"Recipe {recipe.name} of {recipe.team.name}: {what}"
+    about = (AuditObject.RECIPE, recipe.pk, recipe.name)
+    audit.record(
+        action, actor, summary, team=recipe.team, reason=reason, changes=changes, about=about
+    )
 
 
 # ------------------------------------------------------------------ demo
