@@ -12,7 +12,7 @@ def name_objects(apps, schema_editor):
         "booking", "card", "node", "team"
     ):
         if entry.action == "policy":
-            entry.object_type, entry.object_id, entry.object_label = "policy", "", "container policy"
+            entry.object_type, entry.object_label = "policy", "container policy"
         else:
             for kind, attr in LINKS:
                 pk = getattr(entry, attr)

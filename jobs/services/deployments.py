@@ -9,7 +9,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from fleet import permissions
-from fleet.booking.choices import UNHEALTHY, BookingStatus
+from fleet.booking import audit
+from fleet.booking.choices import UNHEALTHY, AuditAction, AuditObject, BookingStatus
 from fleet.errors import Conflict, Invalid
 from fleet.models import Booking, Node
 from fleet.permissions import Action
@@ -209,7 +210,34 @@ def deploy(
             deployment=deployment,
             params={"cards": chosen},
         )
+        record(AuditAction.DEPLOY, actor, deployment, {"status": (None, DeploymentStatus.PENDING)})
     return deployment
+
+
+def label_of(deployment: Deployment) -> str:
+    """'llama2-13b-tp2 v3 on node-a cards [0, 1]'."""
+    version = deployment.recipe_version
+    return (
+        f"{version.recipe.name} v{version.number} on {deployment.node.name} "
+        f"cards {list(deployment.cards)}"
+    )
+
+
+def record(action: AuditAction, actor, deployment: Deployment, changes: dict, why="") -> None:
+    """One audit entry about a deployment, with its team and booking (team admins see it)."""
+    label = label_of(deployment)
+    summary = f"Deployment {deployment.pk} ({label}): {AuditAction(action).label.lower()}"
+    audit.record(
+        action,
+        actor,
+        summary,
+        team=deployment.team,
+        booking=deployment.booking,
+        node=deployment.node,
+        reason=why,
+        changes=changes,
+        about=(AuditObject.DEPLOYMENT, deployment.pk, label),
+    )
 
 
 def _lock(deployment: Deployment, *, node: bool = False) -> Deployment:
@@ -255,6 +283,8 @@ def _operate(
         _refuse_if_busy(locked)
         if cards:
             _check_cards(locked)
+        verb = {JobKind.STOP: AuditAction.STOP, JobKind.RESTART: AuditAction.RESTART}
+        record(verb.get(kind, AuditAction.REMOVE), actor, locked, {"status": (locked.status, kind)})
         return create_job(
             kind=kind,
             actor=actor,
@@ -303,6 +333,8 @@ def retry(job: Job, *, actor) -> Job:
                 status=DeploymentStatus.PENDING, error="", exit_code=None
             )
         steps = [(s["name"], s["label"]) for s in job.steps]
+        changes = {"status": (deployment.status, "retry"), "retry_of_job": (None, job.pk)}
+        record(AuditAction.RETRY, actor, deployment, changes)
         return create_job(
             kind=job.kind,
             actor=actor,
