@@ -385,6 +385,9 @@ JOBS_HOST_PORTS = env.parsed(
 # Image prefixes every team may run, besides those site admins allow in the UI (the container
 # policy); e.g. the simulated fleet's stand-in images "npufleet/".
 JOBS_ALLOWED_IMAGE_PREFIXES = env.list("JOBS_ALLOWED_IMAGE_PREFIXES", [])
+# The vLLM serving image "Serve a model" uses when the request names none (blank: the image of
+# the team's newest recipe for the model, or of the same vLLM version).
+JOBS_SERVE_IMAGE = env.str("JOBS_SERVE_IMAGE", "")
 CELERY_TASK_ROUTES = {"jobs.tasks.follow_deployment": {"queue": JOBS_LOG_QUEUE}}
 
 LOGGING = {
