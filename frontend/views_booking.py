@@ -18,6 +18,7 @@ from django.views.decorators.http import require_POST
 
 from fleet.booking import services, teams
 from fleet.booking.availability import CardLine, find_available, node_timeline
+from fleet.booking.cards import show_strangers
 from fleet.booking.choices import LIVE_STATUSES
 from fleet.booking.middleware import SESSION_KEY
 from fleet.booking.quotas import team_usage
@@ -207,7 +208,7 @@ def my_bookings(request: HttpRequest) -> HttpResponse:
     past = visible.exclude(status__in=LIVE_STATUSES).order_by("-start", "-pk")
     now = timezone.now()
     context = {
-        "live": visible.live().order_by("start", "pk"),
+        "live": show_strangers(request.user, visible.live().order_by("start", "pk")),
         "past": Paginator(past, 20).get_page(request.GET.get("page")),
         "usage": [
             (t, team_usage(t, now), teams.is_team_admin(request.user, t))
@@ -222,6 +223,7 @@ def my_bookings(request: HttpRequest) -> HttpResponse:
 
 def _row(request: HttpRequest, booking: Booking, error: str = "") -> HttpResponse:
     fresh = Booking.objects.with_cards().get(pk=booking.pk)
+    show_strangers(request.user, [fresh])
     return render(request, "booking/_row.html", {"b": fresh, "error": error})
 
 

@@ -10,6 +10,7 @@ from fleet.booking.choices import UNHEALTHY
 from fleet.booking.errors import BookingConflict, CardsUnavailable
 from fleet.booking.notify import window
 from fleet.models import BookedCard, Booking, Card, Node, Team
+from fleet.permissions import redact_cards
 
 
 def lock_for_booking(team: Team | None, node: Node) -> tuple[Node, list[Card]]:
@@ -39,8 +40,32 @@ def card_state(card: Card, *, busy: bool = False) -> CardState:
     )
 
 
-def check_bookable(node: Node, cards: Sequence[Card]) -> None:
-    """Refuse a cordoned node, or chosen cards that are cordoned, unhealthy, missing or held."""
+def _held_by(actor, card: Card) -> str:
+    """Who holds a card, as `actor` may see it: pids and container names only of the actor's
+    own teams' work (all for a site admin), else what kind of holder it is."""
+    (shown,) = redact_cards(actor, [card])
+    named, hidden = [], []
+    for entry in (*shown.shown_containers, *shown.shown_processes):
+        if entry.get("busy"):
+            hidden.append(
+                "another team's deployment"
+                if entry.get("managed")
+                else "a process outside the dashboard"
+            )
+    for proc in shown.shown_processes:
+        if not proc.get("busy") and not proc.get("managed"):
+            named.append(f"pid {proc.get('pid')}")
+    for ct in shown.shown_containers:
+        if not ct.get("busy") and not ct.get("managed"):
+            named.append(f"container {ct.get('name')}")
+    found = list(dict.fromkeys([*named, *hidden]))
+    return ", ".join(found) if found else "a process outside the dashboard"
+
+
+def check_bookable(node: Node, cards: Sequence[Card], actor=None) -> None:
+    """Refuse a cordoned node, or chosen cards that are cordoned, unhealthy, missing or held.
+
+    Holders are named only to those who may see them (`actor`; nobody when it is None)."""
     if node.cordoned:
         raise CardsUnavailable(
             f"Node {node.name} is cordoned for maintenance ({node.cordon_reason}); "
@@ -56,13 +81,21 @@ def check_bookable(node: Node, cards: Sequence[Card]) -> None:
         elif card.health in UNHEALTHY:
             problems.append(f"card {card.device} is unhealthy ({card.health})")
         elif is_foreign(card):
-            pids = ", ".join(str(p.get("pid")) for p in card.foreign_processes) or "a container"
-            problems.append(f"card {card.device} is held by a foreign process ({pids})")
+            problems.append(f"card {card.device} is held by {_held_by(actor, card)}")
     if problems:
         raise CardsUnavailable(
             f"On {node.name}: {'; '.join(problems)}. Pick other cards or ask for a count.",
             field="cards",
         )
+
+
+def show_strangers(user, bookings: Iterable[Booking]) -> list[Booking]:
+    """Ready each booking's `shown_strangers` for `user`: what holds its cards without the
+    dashboard, naming other teams' containers and pids only to those who may see them (one
+    `redact_cards` call for all the bookings: a fixed number of queries)."""
+    rows = list(bookings)
+    redact_cards(user, [bc.card for b in rows if b.is_live for bc in b.booked_cards.all()])
+    return rows
 
 
 def conflicting_rows(

@@ -46,6 +46,7 @@ def _pick_cards(
     start: datetime,
     end: datetime,
     exclude: Booking | None = None,
+    actor=None,
 ) -> tuple[list[Card], str]:
     """The cards to book (by hand or by the allocator) and why; raises 400/409 errors."""
     if not cards:
@@ -69,7 +70,7 @@ def _pick_cards(
         except AllocationError as exc:
             raise BookingInvalid(str(exc), field="cards") from None
         chosen = [by_device[d] for d in sorted(devices)]
-        check_bookable(node, chosen)
+        check_bookable(node, chosen, actor)
         rows = conflicting_rows(chosen, start, end, exclude)
         if rows:
             raise conflict_error(node, rows)
@@ -185,7 +186,7 @@ def book_cards(
     override_reason = (override_reason or "").strip()
     node, cards = lock_for_booking(team, node)
     team = Team.objects.get(pk=team.pk)
-    chosen, note = _pick_cards(node, cards, devices, count, start, end)
+    chosen, note = _pick_cards(node, cards, devices, count, start, end, actor=user)
     breaches = _enforce_quota(user, team, start, end, len(chosen), override_reason)
     booking = Booking.objects.create(
         team=team,
@@ -268,7 +269,7 @@ def change_booking(
             if devices is None and count is None:
                 count = len(current)
             chosen, note = _pick_cards(
-                target, cards, devices, count, booking.start, new_end, exclude=booking
+                target, cards, devices, count, booking.start, new_end, exclude=booking, actor=user
             )
         else:
             chosen, note = current, booking.allocation_note

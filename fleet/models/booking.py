@@ -91,16 +91,38 @@ class Booking(models.Model):
     def strangers(self) -> list[str]:
         """What holds the booking's cards without the dashboard having started it for this
         booking (per the last probe): foreign processes and other containers."""
+        return self._strangers(shown=False)
+
+    @property
+    def shown_strangers(self) -> list[str]:
+        """`strangers` as the viewer may see them, once `fleet.permissions.redact_cards` has
+        set `shown_containers`/`shown_processes` on the booked cards (see
+        `fleet.booking.cards.show_strangers`): another team's holders are not named."""
+        return self._strangers(shown=True)
+
+    def _strangers(self, *, shown: bool) -> list[str]:
         found: list[str] = []
         for booked in self.booked_cards.all():
             card = booked.card
-            for entry in card.containers:
+            on = f"on davinci{card.device}"
+            containers = getattr(card, "shown_containers", []) if shown else card.containers
+            processes = getattr(card, "shown_processes", []) if shown else card.processes
+            for entry in containers:
+                if entry.get("busy"):  # another team's: only what kind of holder it is
+                    if entry.get("managed"):
+                        found.append(f"another team's dashboard container {on}")
+                    else:
+                        found.append(f"a container outside the dashboard {on}")
+                    continue
                 mine = entry.get("managed") and str(entry.get("booking", "")) in ("", str(self.pk))
                 if not mine:
-                    found.append(f"container {entry.get('name')} on davinci{card.device}")
-            for proc in card.processes:
-                if not proc.get("container"):
-                    found.append(f"pid {proc.get('pid')} on davinci{card.device}")
+                    found.append(f"container {entry.get('name')} {on}")
+            for proc in processes:
+                if proc.get("busy"):
+                    if not proc.get("managed"):
+                        found.append(f"a process outside the dashboard {on}")
+                elif not proc.get("container"):
+                    found.append(f"pid {proc.get('pid')} {on}")
         return list(dict.fromkeys(found))
 
     @property

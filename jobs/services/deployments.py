@@ -81,27 +81,47 @@ def check_booking(booking: Booking, cards: Sequence[int]) -> None:
         )
 
 
-def _check_free(node: Node, cards: Sequence[int], exclude: int | None = None) -> None:
+def _check_free(node: Node, cards: Sequence[int], actor, exclude: int | None = None) -> None:
+    """Refuse cards another deployment or container holds (409); another team's holders are
+    named only to those who may see that team's work."""
     busy = Deployment.objects.live().filter(node=node).exclude(pk=exclude)
     for other in busy:
         shared = sorted(set(other.cards) & set(cards))
         if shared:
+            if permissions.may(actor, Action.READ, other):
+                holder = f"deployment {other.pk} ({other.container_name}, {other.status})"
+            else:
+                holder = "another team's deployment"
             raise Conflict(
-                f"cards {shared} on {node.name} are held by deployment {other.pk} "
-                f"({other.container_name}, {other.status}); stop it first",
+                f"cards {shared} on {node.name} are held by {holder}; stop it first",
                 field="cards",
             )
-    for card in node.cards.filter(device__in=cards):
-        holders = [c["name"] for c in card.containers if c.get("name")]
-        holders += [p.get("container") or f"pid {p['pid']}" for p in card.processes]
-        own = {f"{choices.JOB_CONTAINER_PREFIX}-deploy-{exclude}"} if exclude else set()
-        strangers = [h for h in holders if h not in own]
+    own = {f"{choices.JOB_CONTAINER_PREFIX}-deploy-{exclude}"} if exclude else set()
+    for card in permissions.redact_cards(actor, node.cards.filter(device__in=cards)):
+        holders = [
+            _holder(c, c.get("name"))
+            for c in card.shown_containers
+            if c.get("busy") or c.get("name")
+        ]
+        holders += [
+            _holder(p, p.get("container") or f"pid {p.get('pid')}") for p in card.shown_processes
+        ]
+        strangers = list(dict.fromkeys(h for h in holders if h not in own))
         if strangers:
             raise Conflict(
                 f"davinci{card.device} on {node.name} is held by {', '.join(strangers)} "
                 "(seen by the last probe); two containers on one NPU break the second one",
                 field="cards",
             )
+
+
+def _holder(entry: dict, name: str | None) -> str:
+    """A card holder as the caller may see it: its name, or only what kind of holder it is."""
+    if not entry.get("busy"):
+        return str(name)
+    if entry.get("managed"):
+        return "another team's deployment"
+    return "a process outside the dashboard"
 
 
 def _check_usable(node: Node, cards: Sequence[int]) -> None:
@@ -178,7 +198,7 @@ def deploy(
         locked = Booking.objects.select_for_update().get(pk=booking.pk)
         _check_usable(Node.objects.select_for_update().get(pk=node.pk), chosen)
         check_booking(locked, chosen)
-        _check_free(node, chosen)
+        _check_free(node, chosen, actor)
         messages = review(recipe.kind, recipe_version.content(), target_for(node, tuple(chosen)))
         if any(m.level == "error" for m in messages):
             raise RecipeInvalid(
@@ -262,11 +282,11 @@ def _refuse_if_busy(deployment: Deployment) -> None:
         raise Conflict(f"deployment {deployment.pk} was removed", field="deployment")
 
 
-def _check_cards(deployment: Deployment) -> None:
+def _check_cards(deployment: Deployment, actor) -> None:
     """The cards must still be booked and free of other containers."""
     if deployment.booking is not None:
         check_booking(deployment.booking, deployment.cards)
-    _check_free(deployment.node, deployment.cards, exclude=deployment.pk)
+    _check_free(deployment.node, deployment.cards, actor, exclude=deployment.pk)
 
 
 def _operate(
@@ -282,7 +302,7 @@ def _operate(
         locked = _lock(deployment, node=cards)
         _refuse_if_busy(locked)
         if cards:
-            _check_cards(locked)
+            _check_cards(locked, actor)
         verb = {JobKind.STOP: AuditAction.STOP, JobKind.RESTART: AuditAction.RESTART}
         record(verb.get(kind, AuditAction.REMOVE), actor, locked, {"status": (locked.status, kind)})
         return create_job(
@@ -328,7 +348,7 @@ def retry(job: Job, *, actor) -> Job:
         if job.kind == JobKind.DEPLOY:
             if deployment.booking is None:
                 raise Conflict("the deployment's booking is gone; deploy anew", field="booking")
-            _check_cards(deployment)
+            _check_cards(deployment, actor)
             Deployment.objects.filter(pk=deployment.pk).update(
                 status=DeploymentStatus.PENDING, error="", exit_code=None
             )

@@ -9,7 +9,7 @@ from tests.booking.conftest import hours, set_card
 
 
 def test_booking_and_node_pages_flag_what_the_dashboard_did_not_start(
-    client, node, member_user, team, now
+    client, node, member_user, admin_user, team, now
 ):
     booking = book_cards(
         member_user,
@@ -41,10 +41,18 @@ def test_booking_and_node_pages_flag_what_the_dashboard_did_not_start(
     client.force_login(member_user)
     page = client.get(reverse("booking-mine")).content.decode()
     assert "Not started by the dashboard" in page
-    assert "container someones-vllm on davinci1" in page
-    assert "pid 4242 on davinci1" in page
+    # the booking has not started, so its team does not hold the cards yet: whose these are is
+    # not known, and only a site admin sees their names and pids
+    assert "a container outside the dashboard on davinci1" in page
+    assert "a process outside the dashboard on davinci1" in page
+    assert "someones-vllm" not in page and "4242" not in page
     assert "npufleet-deploy-9" not in page
     node_page = client.get(reverse("node-detail", args=[node.pk])).content.decode()
+    client.force_login(admin_user)
+    admin_page = client.get(reverse("booking-mine")).content.decode()
+    assert "container someones-vllm on davinci1" in admin_page
+    assert "pid 4242 on davinci1" in admin_page
+    client.force_login(member_user)
     assert node_page.count('data-testid="unmanaged"') == 1
 
 
