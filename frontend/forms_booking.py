@@ -11,7 +11,6 @@ from fleet.booking.choices import (
     EARLIEST_MOMENT,
     LATEST_MOMENT,
     MOMENT_RANGE_TEXT,
-    AuditAction,
 )
 from fleet.models import Node, Team
 
@@ -133,8 +132,3 @@ class TeamSettingsForm(forms.Form):
 
 class TimeZoneForm(forms.Form):
     time_zone = forms.ChoiceField(choices=zone_choices, required=False)
-
-
-class AuditFilterForm(forms.Form):
-    action = forms.ChoiceField(choices=[("", "Any action"), *AuditAction.choices], required=False)
-    team = forms.ModelChoiceField(Team.objects.all(), required=False, empty_label="Any team")

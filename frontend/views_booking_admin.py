@@ -16,7 +16,8 @@ from fleet.choices import TeamRole
 from fleet.errors import DomainError
 from fleet.models import AuditEntry, Node, Team
 from fleet.validators import as_id
-from frontend.forms_booking import AuditFilterForm, CordonForm, MoveForm, TeamSettingsForm
+from frontend.forms_audit import AuditFilterForm
+from frontend.forms_booking import CordonForm, MoveForm, TeamSettingsForm
 from frontend.views_booking import show_error
 
 
@@ -49,13 +50,18 @@ def audit_log(request: HttpRequest) -> HttpResponse:
     is_team_admin = request.user.memberships.filter(role=TeamRole.ADMIN).exists()
     if not (request.user.is_superuser or is_team_admin):
         raise PermissionDenied("Only site admins and team admins may read the audit log.")
-    form = AuditFilterForm(request.GET or None)
+    form = AuditFilterForm(request.GET or None, user=request.user)
     if form.is_valid():
-        if form.cleaned_data["action"]:
-            entries = entries.filter(action=form.cleaned_data["action"])
-        if form.cleaned_data["team"]:
-            entries = entries.filter(team=form.cleaned_data["team"])
-    page = Paginator(entries.select_related("actor", "team", "node", "card"), 50)
+        data = form.cleaned_data
+        for name in ("action", "object_type", "team"):
+            if data[name]:
+                entries = entries.filter(**{name: data[name]})
+        entries = entries.by_actor(data["actor"])
+        if data["since"]:
+            entries = entries.filter(at__gte=data["since"])
+        if data["until"]:
+            entries = entries.filter(at__lt=data["until"])
+    page = Paginator(entries.select_related("actor", "team"), 50)
     context = {"form": form, "page": page.get_page(request.GET.get("page"))}
     return render(request, "booking/audit.html", context)
 

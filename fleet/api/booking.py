@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import django_filters
 from django.db.models import Prefetch, Q
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema
@@ -41,6 +42,7 @@ from fleet.api.booking_serializers import (
 from fleet.api.fields import as_id
 from fleet.booking import cordon, services, teams
 from fleet.booking.availability import find_available, node_timeline
+from fleet.booking.choices import AuditObject
 from fleet.choices import TeamRole
 from fleet.errors import Invalid
 from fleet.models import AuditEntry, Booking, Card, Membership, Node, Notification, Team
@@ -250,12 +252,39 @@ class CordonViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         return Response(CordonedNodeSerializer(node).data)
 
 
+class AuditEntryFilter(django_filters.FilterSet):
+    object_type = django_filters.ChoiceFilter(
+        choices=AuditObject.choices, help_text="What the entries are about."
+    )
+    object_id = django_filters.CharFilter(help_text="With object_type: one object's entries.")
+    actor = django_filters.CharFilter(
+        method="filter_actor",
+        help_text="Who acted: a username or user id; 'automatic' for the system's own actions.",
+    )
+    since = django_filters.IsoDateTimeFilter(
+        field_name="at", lookup_expr="gte", help_text="Entries at or after this moment (ISO 8601)."
+    )
+    until = django_filters.IsoDateTimeFilter(
+        field_name="at", lookup_expr="lt", help_text="Entries before this moment (ISO 8601)."
+    )
+
+    class Meta:
+        model = AuditEntry
+        fields = ["action", "object_type", "object_id", "team", "booking", "node", "actor"]
+
+    def filter_actor(self, queryset, name, value):
+        return queryset.by_actor(value)
+
+
 class AuditEntryViewSet(viewsets.ReadOnlyModelViewSet):
-    """The audit log: every team's for site admins, their own team's for team admins."""
+    """The audit log: every team's for site admins, their own team's for team admins.
+
+    Filter by object type (and id), team, actor, action and time (`since`, `until`).
+    """
 
     serializer_class = AuditEntrySerializer
     permission_classes = [IsSiteOrTeamAdmin]
-    filterset_fields = ["action", "team", "booking", "node", "actor"]
+    filterset_class = AuditEntryFilter
 
     def get_queryset(self):
         return AuditEntry.objects.visible_to(self.request.user).select_related(

@@ -7,6 +7,7 @@ from django.db import models
 
 from fleet.booking.choices import AuditAction, AuditObject
 from fleet.choices import TeamRole
+from fleet.validators import as_id
 
 from .booking import Booking
 from .node import Card, Node
@@ -21,6 +22,19 @@ class AuditEntryQuerySet(models.QuerySet):
         if user.is_superuser:
             return self
         return self.filter(team__memberships__user=user, team__memberships__role=TeamRole.ADMIN)
+
+    def by_actor(self, value: str) -> AuditEntryQuerySet:
+        """Entries by a user named by username or id; 'automatic' for entries without one."""
+        value = (value or "").strip()
+        if not value:
+            return self
+        if value == "automatic":
+            return self.filter(actor__isnull=True)
+        match = models.Q(actor__username=value)
+        pk = as_id(value)
+        if pk is not None:
+            match |= models.Q(actor_id=pk)
+        return self.filter(match)
 
 
 class AuditEntry(models.Model):
