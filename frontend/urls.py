@@ -17,6 +17,7 @@ urlpatterns = [
     path("", views_fleet.overview, name="home"),
     path("nodes/new/", views_fleet.node_create, name="node-create"),
     path("nodes/<int:pk>/", views_fleet.node_detail, name="node-detail"),
+    path("nodes/<int:pk>/live/", views_fleet.node_live, name="node-live"),
     path("nodes/<int:pk>/edit/", views_fleet.node_edit, name="node-edit"),
     path("nodes/<int:pk>/delete/", views_fleet.node_delete, name="node-delete"),
     path("nodes/<int:pk>/host-key/", views_fleet.node_host_key, name="node-host-key"),

@@ -7,6 +7,7 @@ from frontend import views_jobs
 urlpatterns = [
     path("jobs/", views_jobs.job_list, name="jobs"),
     path("jobs/<int:pk>/", views_jobs.job_detail, name="job-page"),
+    path("jobs/<int:pk>/live/", views_jobs.job_live, name="job-page-live"),
     path("jobs/<int:pk>/cancel/", views_jobs.job_cancel, name="job-page-cancel"),
     path("jobs/<int:pk>/retry/", views_jobs.job_retry, name="job-page-retry"),
     path("deploy/", views_jobs.deploy, name="deploy"),

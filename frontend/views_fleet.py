@@ -12,6 +12,7 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.cache import add_never_cache_headers
 from django.views.decorators.http import require_POST
 
 from fleet import tasks
@@ -23,6 +24,7 @@ from fleet.remote import HostKey
 from fleet.services import nodes, probing, samples
 from fleet.streams import node_summary
 from frontend.forms import AcceptHostKeyForm, NodeForm
+from jobs.models import Deployment
 
 View = Callable[..., HttpResponse]
 
@@ -126,15 +128,14 @@ def overview(request: HttpRequest) -> HttpResponse:
     return render(request, "frontend/home.html", context)
 
 
-@login_required
-def node_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    """Facts, preflight, cards with processes and containers, and card charts."""
+def _node_context(request: HttpRequest, pk: int) -> dict[str, Any]:
+    """What the node page and its live fragments show, as the requesting user may see it."""
     node = get_object_or_404(_nodes(request), pk=pk)
     summary = tile(node)
     cards = redact_cards(request.user, node.cards.all())  # other teams' holders: only "busy"
     for card, live in zip(cards, summary["cards"], strict=True):
         card.hbm_pct = live["hbm_pct"]
-    context = {
+    return {
         "node": node,
         "tile": summary,
         "cards": cards,
@@ -142,7 +143,20 @@ def node_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "ranges": list(samples.RANGES),
         "key_changed": _key_changed(node),
     }
-    return render(request, "fleet/node_detail.html", context)
+
+
+@login_required
+def node_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    """Facts, preflight, cards with processes and containers, and card charts."""
+    return render(request, "fleet/node_detail.html", _node_context(request, pk))
+
+
+@login_required
+def node_live(request: HttpRequest, pk: int) -> HttpResponse:
+    """The node page's live parts (status, banners, facts, cards, preflight, card table),
+    rendered with the page's own templates for the requesting user: their teams' holders in
+    full, others' as busy, times in their zone. fleet.js fetches it when a probe lands."""
+    return render(request, "fleet/_node_live.html", _node_context(request, pk))
 
 
 def _form_error(form: NodeForm, exc: DomainError) -> None:
@@ -160,8 +174,18 @@ def node_create(request: HttpRequest) -> HttpResponse:
             _form_error(form, exc)
         else:
             return redirect("node-host-key", pk=node.pk)
+    return _form_page(request, form, None)
+
+
+def _form_page(request: HttpRequest, form: NodeForm, node: Node | None) -> HttpResponse:
+    """The node form; after a failed submit it holds the admin's own secrets: never cached."""
+    if form.is_bound:
+        form.keep_uploaded_key()
     status = 400 if form.is_bound else 200
-    return render(request, "fleet/node_form.html", {"form": form}, status=status)
+    response = render(request, "fleet/node_form.html", {"form": form, "node": node}, status=status)
+    if form.is_bound:
+        add_never_cache_headers(response)
+    return response
 
 
 @admin_required
@@ -179,8 +203,7 @@ def node_edit(request: HttpRequest, pk: int) -> HttpResponse:
                 return redirect("node-host-key", pk=node.pk)
             messages.success(request, f"{node.name} saved.")
             return redirect("node-detail", pk=node.pk)
-    status = 400 if form.is_bound else 200
-    return render(request, "fleet/node_form.html", {"form": form, "node": node}, status=status)
+    return _form_page(request, form, node)
 
 
 @admin_required
@@ -191,7 +214,15 @@ def node_delete(request: HttpRequest, pk: int) -> HttpResponse:
         nodes.delete_node(node, actor=request.user)
         messages.success(request, f"{node.name} deleted.")
         return redirect("home")
-    return render(request, "fleet/node_confirm_delete.html", {"node": node})
+    context = {
+        "node": node,
+        "bookings": node.bookings.live().with_cards().order_by("start", "pk"),
+        "deployments": Deployment.objects.live()
+        .filter(node=node)
+        .select_related("team", "recipe_version__recipe")
+        .order_by("pk"),
+    }
+    return render(request, "fleet/node_confirm_delete.html", context)
 
 
 def _key_changed(node: Node) -> bool:

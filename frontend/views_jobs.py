@@ -89,6 +89,18 @@ def job_list(request: HttpRequest) -> HttpResponse:
 @login_required
 def job_detail(request: HttpRequest, pk: int) -> HttpResponse:
     """One job: status, steps with progress, error, actions and its log viewer."""
+    return render(request, "jobs/detail.html", _job_context(request, pk))
+
+
+@login_required
+def job_live(request: HttpRequest, pk: int) -> HttpResponse:
+    """The job page's live parts (head with status and actions, progress and steps, details
+    with Started/Finished), rendered with the page's own templates in the user's time zone;
+    joblog.js fetches them when the job's websocket says its status changed."""
+    return render(request, "jobs/_job_live.html", _job_context(request, pk))
+
+
+def _job_context(request: HttpRequest, pk: int) -> dict[str, Any]:
     job = get_object_or_404(
         Job.objects.visible_to(request.user).select_related(
             "requested_by", "team", "node", "deployment", "recipe_version__recipe", "retry_of"
@@ -97,14 +109,15 @@ def job_detail(request: HttpRequest, pk: int) -> HttpResponse:
     )
     # A failed deployment is deployed again (its container is gone), not retried piecemeal.
     redeploy = job.deployment is not None and job.deployment.status == DeploymentStatus.FAILED
-    context = {
+    context: dict[str, Any] = {
         "job": job,
         "redeploy": redeploy,
         "may_act": job_services.may_act(request.user, job),
         "retryable": [str(s) for s in RETRYABLE],
         "finished": [str(s) for s in FINISHED_JOB_STATUSES],
     }
-    return render(request, "jobs/detail.html", context)
+    context["ended"] = job.status in context["finished"]
+    return context
 
 
 def _job_action(request: HttpRequest, pk: int, action: Callable[..., Job]) -> HttpResponse:

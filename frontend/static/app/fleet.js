@@ -69,7 +69,8 @@
   }
 
   // Opens the fleet websocket and calls onNode with every node update; reconnects with backoff.
-  function live(onNode) {
+  // onReopen runs when the socket opens again after a drop (updates may have been missed).
+  function live(onNode, onReopen) {
     const badge = document.getElementById("live");
     const show = (state, text) => {
       if (!badge) return;
@@ -77,12 +78,15 @@
       badge.textContent = text;
     };
     let delay = 1000;
+    let opened = false;
     const connect = () => {
       const scheme = location.protocol === "https:" ? "wss" : "ws";
       const ws = new WebSocket(`${scheme}://${location.host}/ws/fleet/`);
       ws.onopen = () => {
         delay = 1000;
         show("open", "live");
+        if (opened && onReopen) onReopen();
+        opened = true;
       };
       ws.onmessage = (event) => {
         const msg = JSON.parse(event.data);
@@ -166,36 +170,92 @@
     });
   }
 
+  // Replaces each [data-fragment] under root with the same fragment of a rendered response.
+  function swapFragments(root, html) {
+    const doc = new DOMParser().parseFromString(html, "text/html");
+    for (const fresh of doc.querySelectorAll("[data-fragment]")) {
+      const target = root.querySelector(`[data-fragment="${fresh.dataset.fragment}"]`);
+      if (target) target.replaceChildren(...[...fresh.childNodes].map((n) => document.importNode(n, true)));
+    }
+  }
+
+  // Runs work now, or once more after the run in flight, so the last answer always lands.
+  function coalesced(work) {
+    let running = null;
+    let again = false;
+    const run = async () => {
+      if (running) {
+        again = true;
+        return running;
+      }
+      running = (async () => {
+        do {
+          again = false;
+          try {
+            await work();
+          } catch (error) {
+            console.warn("live update:", error);
+          }
+        } while (again);
+        running = null;
+      })();
+      return running;
+    };
+    return run;
+  }
+
+  // The node page: when a probe of this node lands, its live parts are fetched as the server
+  // renders them for this user (same templates, permissions and time zone as the page).
   function nodePage() {
     const root = document.getElementById("node-page");
     if (!root) return;
-    live((node) => {
-      if (String(node.id) !== root.dataset.nodeId) return;
-      renderStatus(root.querySelector(".page-head [data-f=status]"), node);
-      renderError(field(root, "error"), node);
-      renderCards(field(root, "cards"), node.cards);
-      if (node.last_probe_at) field(root, "last-probe").textContent = new Date(node.last_probe_at).toLocaleString();
-      for (const c of node.cards) {
-        const row = root.querySelector(`tr[data-device="${c.device}"]`);
-        if (!row) continue;
-        const health = field(row, "health");
-        health.textContent = c.health;
-        health.className = `badge ${c.health}`;
-        field(row, "hbm").textContent = c.hbm_total_mb
-          ? `${c.hbm_used_mb} / ${c.hbm_total_mb} MB (${hbmPct(c)}%)`
-          : "—";
-        field(row, "aicore").textContent = dash(c.aicore_pct, "%");
-        field(row, "temp").textContent = dash(c.temp_c, " °C");
-        field(row, "power").textContent = dash(c.power_w, " W");
-      }
+    const charts = cardCharts(root.dataset.timeZone);
+    const refresh = coalesced(async () => {
+      const response = await fetch(root.dataset.liveUrl, {
+        credentials: "same-origin",
+        headers: { Accept: "text/html" },
+      });
+      if (!response.ok) throw new Error(`GET ${root.dataset.liveUrl} answered ${response.status}`);
+      swapFragments(root, await response.text());
+      root.dataset.refreshed = String(Number(root.dataset.refreshed || 0) + 1);
+      if (charts) charts.load();
     });
-    cardCharts();
+    live((node) => {
+      if (String(node.id) === root.dataset.nodeId) refresh();
+    }, refresh);
   }
 
-  // Four line charts (HBM, AICore, temperature, power) of the selected card over a range.
-  function cardCharts() {
+  // A moment as the wall-clock time of `zone`, expressed as a browser-local timestamp: the
+  // chart's date adapter formats in the browser's zone, so this makes it show the user's zone.
+  function wallClock(zone) {
+    let format;
+    try {
+      format = new Intl.DateTimeFormat("en-US", {
+        timeZone: zone || undefined,
+        hourCycle: "h23",
+        year: "numeric",
+        month: "numeric",
+        day: "numeric",
+        hour: "numeric",
+        minute: "numeric",
+        second: "numeric",
+      });
+    } catch {
+      return (moment) => new Date(moment).getTime(); // unknown zone: the browser's
+    }
+    return (moment) => {
+      const ms = new Date(moment).getTime();
+      const p = Object.fromEntries(format.formatToParts(ms).map((x) => [x.type, Number(x.value)]));
+      return new Date(p.year, p.month - 1, p.day, p.hour, p.minute, p.second, ms % 1000).getTime();
+    };
+  }
+
+  // Four line charts (HBM, AICore, temperature, power) of the selected card over a range,
+  // with times in the user's zone and the pages' format (2026-12-02 09:15:00).
+  function cardCharts(zone) {
     const section = document.getElementById("card-charts");
-    if (!section || !window.Chart) return;
+    if (!section || !window.Chart) return null;
+    const local = wallClock(zone);
     const select = section.querySelector("#chart-card");
     const status = section.querySelector("#chart-status");
     const buttons = [...section.querySelectorAll("[data-range]")];
@@ -221,7 +281,11 @@
             scales: {
               x: {
                 type: "time",
-                time: { tooltipFormat: "PPpp", displayFormats: { minute: "HH:mm", hour: "HH:mm", day: "MMM d" } },
+                time: {
+                  tooltipFormat: "yyyy-MM-dd HH:mm:ss",
+                  displayFormats: { minute: "HH:mm", hour: "HH:mm", day: "MM-dd" },
+                },
+                title: { display: Boolean(zone), text: zone },
                 ticks: { maxRotation: 0, autoSkipPadding: 24 },
               },
               y: { beginAtZero: true },
@@ -237,8 +301,8 @@
           headers: { Accept: "application/json" },
         });
         if (!response.ok) throw new Error(`HTTP ${response.status}`);
-        const { points } = await response.json();
-        const now = Date.now();
+        const points = (await response.json()).points.map((p) => ({ ...p, at: local(p.at) }));
+        const now = local(Date.now());
         for (const chart of charts) {
           chart.data.datasets[0].data = points;
           chart.data.datasets[0].pointRadius = points.length > 60 ? 0 : 2;
@@ -260,6 +324,7 @@
       });
     }
     load();
+    return { load };
   }
 
   // "Copy" next to each preflight fix command.

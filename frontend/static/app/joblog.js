@@ -114,55 +114,50 @@
     });
   }
 
-  function stepItem(step) {
-    const item = document.createElement("li");
-    item.className = "step";
-    item.dataset.step = step.name;
-    item.dataset.status = step.status;
-    const label = document.createElement("span");
-    label.className = "step-label";
-    label.textContent = step.label || step.name;
-    const status = document.createElement("span");
-    status.className = "step-status";
-    status.textContent = step.status;
-    item.append(label, status);
-    if (step.detail) {
-      const detail = document.createElement("div");
-      detail.className = "step-detail";
-      detail.textContent = step.detail;
-      item.append(detail);
+  // Replaces each [data-fragment] of the page with the same fragment of a rendered response.
+  function swapFragments(html) {
+    const doc = new DOMParser().parseFromString(html, "text/html");
+    for (const fresh of doc.querySelectorAll("[data-fragment]")) {
+      const target = document.querySelector(`[data-fragment="${fresh.dataset.fragment}"]`);
+      if (target) target.replaceChildren(...[...fresh.childNodes].map((n) => document.importNode(n, true)));
     }
-    return item;
   }
 
-  function renderStatus(msg) {
-    const badge = document.getElementById("job-status");
-    if (badge && msg.status) {
-      badge.className = `badge ${msg.status}`;
-      badge.dataset.status = msg.status;
-      badge.textContent = msg.status.charAt(0).toUpperCase() + msg.status.slice(1);
+  // A finished job gets no more output: the "live" badge goes.
+  function showEnded() {
+    const status = document.getElementById("job-status")?.dataset.status;
+    if (live) live.hidden = (root.dataset.finished || "").split(" ").includes(status);
+  }
+
+  // The job's status changed: fetch the page's live parts (head, progress and steps, details)
+  // as the server renders them, in the user's zone. One request at a time; a change seen while
+  // one is in flight fetches once more after it, so the last state always lands.
+  const page = document.getElementById("job-page");
+  let refreshing = null;
+  let refreshAgain = false;
+  function refreshStatus() {
+    if (!page || !page.dataset.liveUrl) return;
+    if (refreshing) {
+      refreshAgain = true;
+      return;
     }
-    const bar = document.getElementById("job-progress");
-    if (bar && typeof msg.progress === "number") {
-      bar.setAttribute("aria-valuenow", String(msg.progress));
-      bar.firstElementChild.style.width = `${msg.progress}%`;
-      document.getElementById("job-progress-text").textContent = `${msg.progress}%`;
-    }
-    const steps = document.getElementById("job-steps");
-    if (steps && Array.isArray(msg.steps) && msg.steps.length) {
-      steps.replaceChildren(...msg.steps.map(stepItem));
-    }
-    const error = document.getElementById("job-error");
-    if (error) {
-      error.textContent = msg.error || "";
-      error.hidden = !msg.error;
-    }
-    for (const el of document.querySelectorAll("[data-if-status]")) {
-      el.hidden = !el.dataset.ifStatus.split(" ").includes(msg.status);
-    }
-    for (const el of document.querySelectorAll("[data-unless-status]")) {
-      el.hidden = el.dataset.unlessStatus.split(" ").includes(msg.status);
-    }
+    refreshing = (async () => {
+      do {
+        refreshAgain = false;
+        try {
+          const response = await fetch(page.dataset.liveUrl, {
+            credentials: "same-origin",
+            headers: { Accept: "text/html" },
+          });
+          if (!response.ok) throw new Error(`GET ${page.dataset.liveUrl} answered ${response.status}`);
+          swapFragments(await response.text());
+          showEnded();
+        } catch (error) {
+          console.warn("job status:", error);
+        }
+      } while (refreshAgain);
+      refreshing = null;
+    })();
   }
 
   // Tails the websocket from lastSeq; after a drop, reconnects with backoff from the new lastSeq.
@@ -177,7 +172,7 @@
     ws.onmessage = (event) => {
       const msg = JSON.parse(event.data);
       if (msg.type === "log") onChunk(msg);
-      else if (msg.type === "status") renderStatus(msg);
+      else if (msg.type === "status") refreshStatus();
     };
     ws.onclose = (event) => {
       if (socket === ws) socket = null;
