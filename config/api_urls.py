@@ -6,7 +6,7 @@ from rest_framework.routers import DefaultRouter
 from config.tokens import ObtainTokenView, TokenListView, TokenRevokeView
 from fleet.api import booking
 from fleet.api.views import CardSampleViewSet, CardViewSet, NodeViewSet
-from jobs.api import catalog, images, policy, recipes
+from jobs.api import catalog, images, policy, recipes, serve
 from jobs.api.jobs import DeploymentViewSet, JobViewSet
 
 router = DefaultRouter()
@@ -36,6 +36,7 @@ router.register("catalog/llamafactory", catalog.LlamaFactoryViewSet, basename="l
 
 router.register("jobs", JobViewSet, basename="job")
 router.register("deployments", DeploymentViewSet, basename="deployment")
+router.register("serve", serve.ServeViewSet, basename="serve")
 router.register("builds", images.BuildViewSet, basename="build")
 router.register("images", images.ImageViewSet, basename="image")
 router.register("build-templates", images.BuildTemplateViewSet, basename="build-template")

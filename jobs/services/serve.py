@@ -271,8 +271,13 @@ def _earliest(
         size = _node_size(node)
         if isinstance(size, str):
             not_offered[node.name] = size
-        elif isinstance(sizings.get(size), str):
-            not_offered[node.name] = f"{size} GB cards: {sizings[size]}"
+            continue
+        sizing = sizings.get(size)
+        have = len(node.cards.all())
+        if isinstance(sizing, str) or sizing is None:
+            not_offered[node.name] = f"{size} GB cards: {sizing}"
+        elif have < sizing.cards:
+            not_offered[node.name] = f"{have} x {size} GB cards, {sizing.cards} needed"
         else:
             groups.setdefault(size, []).append(node)
     found: list[tuple[Option, Sizing]] = []
@@ -285,7 +290,9 @@ def _earliest(
     if not found:
         if not nodes:
             raise NoCapacity("No node is registered yet: onboard a node first.", field="model")
-        reasons = "; ".join(f"{name}: {why}" for name, why in sorted(not_offered.items()))
+        reasons = "; ".join(
+            f"{name}: {why.rstrip('.')}" for name, why in sorted(not_offered.items())
+        )
         needs = " or ".join(
             _cards(s.cards, gb) for gb, s in sizings.items() if isinstance(s, Sizing)
         )
@@ -532,7 +539,9 @@ def plan_serving(
         not_offered=not_offered,
     )
     if not_offered:
-        listed = "; ".join(f"{name}: {why}" for name, why in sorted(not_offered.items()))
+        listed = "; ".join(
+            f"{name}: {why.rstrip('.')}" for name, why in sorted(not_offered.items())
+        )
         steps.append(("others", f"Not offered: {listed}."))
     _check_recipe(plan)
     steps.append(
