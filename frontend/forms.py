@@ -14,15 +14,10 @@ MAX_KEY_FILE_BYTES = 64 * 1024
 SECRET_FIELDS = ("private_key", "passphrase", "password")
 
 
-class SecretTextarea(forms.Textarea):
-    """A textarea that never renders a value back, even after a failed submit."""
-
-    def format_value(self, value: Any) -> None:
-        return None
-
-
 def _secret(label: str, help_text: str = "") -> forms.CharField:
-    widget = forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"})
+    # Rendered back only from the submitted data (a failed POST, to the admin who typed it, in a
+    # response that is never cached); stored secrets are never put into the form.
+    widget = forms.PasswordInput(render_value=True, attrs={"autocomplete": "new-password"})
     return forms.CharField(
         label=label, required=False, strip=False, widget=widget, help_text=help_text
     )
@@ -42,8 +37,13 @@ class NodeForm(forms.Form):
         label="Private key",
         required=False,
         strip=False,
-        widget=SecretTextarea(
-            attrs={"rows": 5, "placeholder": "-----BEGIN OPENSSH PRIVATE KEY-----"}
+        widget=forms.Textarea(
+            attrs={
+                "rows": 5,
+                "placeholder": "-----BEGIN OPENSSH PRIVATE KEY-----",
+                "autocomplete": "off",
+                "spellcheck": "false",
+            }
         ),
         help_text="Paste it here or upload the file below.",
     )
@@ -73,6 +73,13 @@ class NodeForm(forms.Form):
     )
     expected_cards = forms.IntegerField(
         label="Expected cards", initial=8, min_value=1, max_value=64
+    )
+    network_mode = forms.ChoiceField(
+        label="Network mode",
+        choices=Node._meta.get_field("network_mode").choices,
+        initial="host",
+        required=False,
+        help_text=Node._meta.get_field("network_mode").help_text,
     )
 
     editing = False
@@ -108,6 +115,20 @@ class NodeForm(forms.Form):
             return upload.read().decode("utf-8")
         except UnicodeDecodeError:
             raise forms.ValidationError("This file is not a text (OpenSSH or PEM) key.") from None
+
+    def clean_network_mode(self) -> str | None:
+        """Left out means unchanged (a new node gets the host network)."""
+        return self.cleaned_data.get("network_mode") or None
+
+    def keep_uploaded_key(self) -> None:
+        """After a failed submit, move an uploaded key into the key field, so the page shows it
+        kept instead of asking for the file again (browsers clear file inputs)."""
+        uploaded = getattr(self, "cleaned_data", {}).get("private_key_file")
+        if self.errors and uploaded and not self.data.get("private_key"):
+            self.data = self.data.copy()
+            self.data["private_key"] = uploaded
+            kept = "The key from the uploaded file is kept here: you need not upload it again."
+            self["private_key"].help_text = kept
 
     def values(self) -> dict[str, Any]:
         """The input as the node services take it; blank secrets are left out (keep)."""

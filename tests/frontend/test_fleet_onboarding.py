@@ -105,15 +105,17 @@ def test_bad_input_shows_the_error_next_to_the_field_and_saves_nothing(
     assert Node.objects.count() == 0
 
 
-def test_a_failed_submit_does_not_render_the_secrets_back(as_admin):
+def test_a_failed_submit_keeps_what_the_admin_entered_and_is_never_cached(as_admin):
     data = form_data(host="bad host!", passphrase="pass-phrase-123", password="hunter2-secret")
 
-    html = as_admin.post(reverse("node-create"), data).content.decode()
+    response = as_admin.post(reverse("node-create"), data)
 
-    assert "PRIVATE KEY-----\n" not in html
-    assert data["private_key"].splitlines()[1] not in html
-    assert "pass-phrase-123" not in html
-    assert "hunter2-secret" not in html
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert all(line in html for line in data["private_key"].splitlines())
+    assert 'value="pass-phrase-123"' in html
+    assert "no-store" in response["Cache-Control"]
+    assert by_testid(response, "secrets-kept")
 
 
 def test_accepting_the_shown_fingerprint_pins_the_key_and_probes_at_once(as_admin, monkeypatch):
