@@ -108,7 +108,9 @@ def update_row(actor: Any, row: CatalogRow, values: dict[str, Any]) -> CatalogRo
     """Change a catalog row; its seed provenance stays and the edit is recorded beside it."""
     _require_admin(actor)
     row = type(row).objects.select_for_update().get(pk=row.pk)
-    changes = {k: (getattr(row, k), v) for k, v in values.items() if getattr(row, k) != v}
+    changes = {
+        k: (getattr(row, k, None), v) for k, v in values.items() if getattr(row, k, None) != v
+    }
     for name, value in values.items():
         setattr(row, name, value)
     row.edited_by = actor
