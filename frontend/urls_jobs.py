@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from frontend import views_jobs
+from frontend import views_jobs, views_serve
 
 urlpatterns = [
     path("jobs/", views_jobs.job_list, name="jobs"),
@@ -10,6 +10,7 @@ urlpatterns = [
     path("jobs/<int:pk>/live/", views_jobs.job_live, name="job-page-live"),
     path("jobs/<int:pk>/cancel/", views_jobs.job_cancel, name="job-page-cancel"),
     path("jobs/<int:pk>/retry/", views_jobs.job_retry, name="job-page-retry"),
+    path("serve/", views_serve.serve, name="serve"),
     path("deploy/", views_jobs.deploy, name="deploy"),
     path("deploy/preview/", views_jobs.deploy_preview, name="deploy-preview"),
     path("deployments/", views_jobs.deployment_list, name="deployments"),
