@@ -25,6 +25,7 @@ from fleet.booking.choices import (
 )
 from fleet.booking.hooks import ContainerStopper
 from fleet.booking.notify import notify_team, when
+from fleet.booking.rules import is_demo_booking
 from fleet.models import Booking
 
 log = logging.getLogger(__name__)
@@ -80,6 +81,8 @@ def _release_no_show(booking: Booking, now: datetime, report: TickReport) -> Non
         booking.deployment_seen_at = now
         booking.save(update_fields=["deployment_seen_at", "updated_at"])
         return
+    if is_demo_booking(booking):
+        return  # waits for the person doing the walk-through, however late
     minutes = settings.FLEET_BOOKING_NO_SHOW_MINUTES
     if now < booking.start + timedelta(minutes=minutes):
         return
