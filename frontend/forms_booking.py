@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import zoneinfo
+from datetime import datetime, timedelta
 from functools import cache
 
 from django import forms
+from django.utils import timezone
 
 from fleet.booking.choices import (
     EARLIEST_MOMENT,
@@ -15,6 +17,17 @@ from fleet.booking.choices import (
 from fleet.models import Node, Team
 
 LOCAL_INPUT = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
+# Booking starts are offered on quarter hours (the shortest booking is a quarter of an hour); the
+# rules accept any minute from now on (fleet.booking.rules.check_window), so this is always valid.
+START_STEP = timedelta(minutes=15)
+
+
+def next_start(now: datetime | None = None) -> datetime:
+    """The first quarter hour from now on, in the user's zone: a start the rules accept."""
+    local = timezone.localtime(now or timezone.now())
+    step = int(START_STEP.total_seconds() // 60)
+    floor = local.replace(minute=local.minute - local.minute % step, second=0, microsecond=0)
+    return floor if floor == local else timezone.localtime(floor + START_STEP)
 
 
 class MomentField(forms.DateTimeField):
@@ -70,6 +83,11 @@ class BookForm(forms.Form):
 
 class ExtendForm(forms.Form):
     hours = forms.FloatField(min_value=0.25, max_value=24 * 30, initial=1, label="Add hours")
+
+    def problem(self) -> str:
+        """What is wrong with the input, naming the field and the fix."""
+        errors = self.errors.get("hours") or ["Enter a number of hours."]
+        return f"Add hours: {' '.join(errors)} Give 0.25 to {24 * 30} hours."
 
 
 class CancelForm(forms.Form):

@@ -20,7 +20,9 @@ from fleet.booking import services, teams
 from fleet.booking.availability import CardLine, find_available, node_timeline
 from fleet.booking.cards import show_strangers
 from fleet.booking.choices import LIVE_STATUSES
+from fleet.booking.errors import BookingConflict, BookingInvalid, QuotaExceeded
 from fleet.booking.middleware import SESSION_KEY
+from fleet.booking.notify import when
 from fleet.booking.quotas import team_usage
 from fleet.errors import DomainError
 from fleet.models import Booking, Node, Notification, Team
@@ -32,6 +34,7 @@ from frontend.forms_booking import (
     MomentField,
     MoveForm,
     TimeZoneForm,
+    next_start,
 )
 
 SPANS = (12, 24, 48, 72)
@@ -60,6 +63,7 @@ def _hue(name: str) -> int:
 def _grid(lines: list[CardLine], start: datetime, span: int, node: Node) -> list[dict]:
     """Rows of hour cells: past, blocked, free (clickable) or busy by a team."""
     now = timezone.now()
+    earliest = next_start(now)  # a free slot already begun is offered from the next quarter hour
     slots = [start + timedelta(hours=i) for i in range(span)]
     rows = []
     for line in lines:
@@ -85,7 +89,7 @@ def _grid(lines: list[CardLine], start: datetime, span: int, node: Node) -> list
             elif end <= now:
                 cell.update(state="past")
             else:
-                cell.update(state="free")
+                cell.update(state="free", start=_local(max(slot, earliest)))
             cells.append(cell)
         rows.append({"card": line.card, "blocker": blocker, "cells": cells})
     return rows
@@ -128,7 +132,9 @@ def timeline(request: HttpRequest, pk: int) -> HttpResponse:
         request.POST or None,
         user=request.user,
         devices=devices,
-        initial={"start": _start_param(request, "at", at) if at else start},
+        initial={
+            "start": max(_start_param(request, "at", at), next_start()) if at else next_start()
+        },
     )
     status = 200
     if request.method == "POST":
@@ -263,15 +269,50 @@ def cancel(request: HttpRequest, pk: int) -> HttpResponse:
 def extend(request: HttpRequest, pk: int) -> HttpResponse:
     """Extend a booking by some hours, when its cards are free."""
     form = ExtendForm(request.POST)
-    hours = form.cleaned_data["hours"] if form.is_valid() else 0
+    valid = form.is_valid()
 
     def act(booking: Booking):
-        booking = services.extend_booking(
-            request.user, booking, booking.end + timedelta(hours=hours)
-        )
-        return booking, f"Booking #{booking.pk} now ends {timezone.localtime(booking.end):%c}."
+        if not valid:
+            raise BookingInvalid(form.problem(), field="hours")
+        hours = form.cleaned_data["hours"]
+        try:
+            booking = services.extend_booking(
+                request.user, booking, booking.end + timedelta(hours=hours)
+            )
+        except DomainError as exc:
+            exc.message = extend_refusal(booking, hours, exc)
+            raise
+        return booking, f"Booking #{booking.pk} now ends {when(booking.end)}."
 
     return _act(request, pk, act)
+
+
+def _hours(delta: timedelta) -> str:
+    return f"{delta.total_seconds() / 3600:g} h"
+
+
+def extend_refusal(booking: Booking, hours: float, exc: DomainError) -> str:
+    """Why an extension was refused, from the service's error, with what would work instead.
+
+    A conflict names only what the timeline shows (the next team, its booking number and window).
+    """
+    head = f"Cannot extend booking #{booking.pk} by {hours:g} h"
+    if isinstance(exc, QuotaExceeded):
+        return f"{head}: the quota of team {booking.team.name} does not allow it. {exc.message}"
+    conflicts = exc.details.get("conflicts") if isinstance(exc, BookingConflict) else None
+    if conflicts:
+        starts = [datetime.fromisoformat(str(c["start"])) for c in conflicts]
+        free_until = max(booking.end, min(starts))
+        room = free_until - booking.end
+        hint = (
+            f"Its cards are free until {when(free_until)}: extend by at most {_hours(room)}, "
+            "or move the booking to another node."
+            if room > timedelta(0)
+            else "The next booking starts when this one ends: move the booking to another node "
+            "or book other cards for the extra time."
+        )
+        return f"{head}: the cards are booked next. {exc.message} {hint}"
+    return f"{head}: {exc.message}"
 
 
 @login_required
