@@ -23,6 +23,7 @@ from fleet.permissions import redact_cards
 from fleet.remote import HostKey
 from fleet.services import nodes, probing, samples
 from fleet.streams import node_summary
+from frontend.card_holders import label_cards
 from frontend.forms import AcceptHostKeyForm, NodeForm
 from jobs.models import Deployment
 
@@ -117,7 +118,9 @@ def fact_rows(node: Node) -> list[tuple[str, str]]:
 @login_required
 def overview(request: HttpRequest) -> HttpResponse:
     """Every node as a tile with its card grid; fleet.js filters and keeps them live."""
-    tiles = [tile(node) for node in _nodes(request)]
+    nodes = list(_nodes(request))
+    tiles = [tile(node) for node in nodes]
+    label_cards(request.user, nodes, tiles, [c for n in nodes for c in n.cards.all()])
     context = {
         "tiles": tiles,
         "statuses": NodeStatus.choices,
@@ -133,6 +136,7 @@ def _node_context(request: HttpRequest, pk: int) -> dict[str, Any]:
     node = get_object_or_404(_nodes(request), pk=pk)
     summary = tile(node)
     cards = redact_cards(request.user, node.cards.all())  # other teams' holders: only "busy"
+    label_cards(request.user, [node], [summary], cards)  # booking team, dashboard or foreign
     for card, live in zip(cards, summary["cards"], strict=True):
         card.hbm_pct = live["hbm_pct"]
     return {

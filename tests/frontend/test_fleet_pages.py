@@ -64,7 +64,12 @@ def test_overview_marks_cordoned_cards_and_shows_which_side_failed(as_member):
     # the node does not answer: its cards' last "OK" is stale, so they show grey (Unknown)
     assert classes(squares[1]) == {"npu", "h-Unknown", "cordoned"}
     assert attr(squares[1], "title").startswith("davinci1 · Unknown")
-    assert attr(squares[1], "title").endswith("· cordoned")
+    assert "· cordoned ·" in attr(squares[1], "title")
+    # and the node's error on hover
+    assert attr(squares[1], "title").endswith(
+        "· state unknown: node node-a does not answer "
+        "(unreachable: 192.0.2.10:22 did not answer within 15 s)"
+    )
     error = elements(response, "tile-error")[0]
     assert "unreachable: 192.0.2.10:22 did not answer" in str(error)
     assert [classes(b) for b in elements(response, "badge")] == [{"badge", "unreachable"}]
