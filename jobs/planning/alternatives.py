@@ -14,9 +14,9 @@ from jobs.planning.types import ERROR, Alternative, NodeFacts, RecipeSpec
 MAX_ALTERNATIVES = 4
 
 
-def _hypothetical_node(card_gb: int) -> NodeFacts:
-    """An idle 8-card node of the given card size."""
-    return NodeFacts(chip_name=CHIPS_BY_GB[card_gb][0], card_count=8)
+def _hypothetical_node(card_gb: int, node: NodeFacts) -> NodeFacts:
+    """An idle node of the given card size with as many cards as this one (8 when unknown)."""
+    return NodeFacts(chip_name=CHIPS_BY_GB[card_gb][0], card_count=node.card_count or 8)
 
 
 def _wanted(spec: RecipeSpec) -> str | None:
@@ -72,13 +72,18 @@ def _describe(spec: RecipeSpec, new: RecipeSpec, gb: int, here: bool, table_len:
 
 
 def suggest_alternatives(spec: RecipeSpec, node: NodeFacts) -> list[Alternative]:
-    """Up to four nearby recipes (cards, card size, max-model-len, quantization) with no errors."""
+    """Up to four nearby recipes (cards, max-model-len, quantization) with no errors, on the
+    node's own card size and card count."""
     version = lookup.normalize_version(spec.vllm_version)
     if version not in catalog.vllm_versions():
         return []
     key = catalog.resolve_model(spec.model)
-    here_gb = table_column(card_memory_gb(node))
-    sizes = [gb for gb in (here_gb, 32, 64) if gb is not None]
+    known_gb = card_memory_gb(node)
+    here_gb = table_column(known_gb)
+    # Only the card size the node has (its chip or HBM per card): another size would be another
+    # node. Both table sizes are tried only when the node's card memory is unknown.
+    sizes = [here_gb] if known_gb is not None else [32, 64]
+    sizes = [gb for gb in sizes if gb is not None]
     wanted = _wanted(spec)
 
     def keep(scheme: str | None) -> bool:
@@ -105,7 +110,7 @@ def suggest_alternatives(spec: RecipeSpec, node: NodeFacts) -> list[Alternative]
                 max_num_batched_tokens=max(spec.batched_tokens, length),
                 quantization=spec.quantization if keep(scheme) else scheme,
             )
-            target = node if here else _hypothetical_node(gb)
+            target = node if here else _hypothetical_node(gb, node)
             ident = (gb, cards, length, scheme)
             if ident in seen or (new == spec and target == node):
                 continue

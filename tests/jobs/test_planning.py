@@ -78,7 +78,7 @@ def test_tp_below_the_table_minimum_cites_the_row_and_the_minimum():
     )
     assert "set tensor-parallel-size to 2" in err.fix
     assert "Alternatives that pass: 2 x 32 GB cards" in err.fix
-    assert "1 x 64 GB card with max-model-len 4K (up to 16K)" in err.fix
+    assert "64 GB" not in err.fix  # a card size this node does not have
 
 
 def test_the_same_recipe_passes_on_64gb_cards():
@@ -315,7 +315,8 @@ def test_alternatives_from_the_brief_examples():
     descriptions = [a.description for a in suggest_alternatives(long, N32)]
     assert "8 x 32 GB cards with max-model-len 32K (up to 32K)" not in descriptions
     assert "8 x 32 GB cards with max-model-len 32K (this node)" in descriptions
-    assert "4 x 64 GB cards with max-model-len 64K" in descriptions
+    # 64 GB cards would fit 64K, but this node has 32 GB cards: not offered here.
+    assert not any("64 GB" in d for d in descriptions)
     w8a8 = spec("qwen2-7b", quantization="W8A8", env=QWEN_ENV)
     assert "the W4A16 variant on 1 x 64 GB card with max-model-len 4K (up to 32K) (this node)" in [
         a.description for a in suggest_alternatives(w8a8, N64)
@@ -345,6 +346,27 @@ def test_every_offered_alternative_passes(case, node):
         )
         assert not has_errors(check_recipe(alt.spec, target)), alt.description
         assert alt.cards == alt.spec.tensor_parallel_size
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda s: s.model)
+@pytest.mark.parametrize(
+    "node",
+    [
+        N32,
+        N64,
+        NodeFacts(chip_name="910B3", hbm_total_mb=65536, card_count=4, free_cards=4),
+        NodeFacts(chip_name="310P3", hbm_total_mb=24576, card_count=8, free_cards=8),
+        NodeFacts(chip_name="custom", hbm_total_mb=32768, card_count=2, free_cards=2),
+    ],
+    ids=["32GB", "64GB", "4x64GB", "310P3", "2x32GB-by-hbm"],
+)
+def test_alternatives_use_only_the_nodes_card_size_and_count(case, node):
+    gb = table_column(card_memory_gb(node))
+    for alt in suggest_alternatives(case, node):
+        assert alt.card_gb == gb, alt.description
+        assert "(this node)" in alt.description
+        assert alt.cards <= node.card_count, alt.description
+        assert f"x {gb} GB card" in alt.description
 
 
 def _passing_spec(row: catalog.CardRow, gb: int) -> RecipeSpec:

@@ -164,7 +164,8 @@ def test_validate_reports_node_specific_errors_that_do_not_block_saving(
     on32 = member_api.get(f"{URL}{tp1.pk}/validate/", {"node": node32.name}).json()
     assert fields(on32, "errors") == ["tensor_parallel_size"]
     assert "32 GB cards need at least 2" in on32["errors"][0]["message"]
-    assert "1 x 64 GB card" in on32["errors"][0]["fix"]
+    assert "2 x 32 GB cards" in on32["errors"][0]["fix"]
+    assert "64 GB" not in on32["errors"][0]["fix"]  # the node has 32 GB cards only
     assert (on32["node"], on32["cards"]) == ("gy1-b4", [0])
     on64 = member_api.get(f"{URL}{tp1.pk}/validate/", {"node": node64.pk}).json()
     assert on64 == {"errors": [], "warnings": [], "node": "gy1-b3", "cards": [0]}
