@@ -16,6 +16,7 @@ urlpatterns = [
     ),
     path("", views_fleet.overview, name="home"),
     path("nodes/new/", views_fleet.node_create, name="node-create"),
+    path("nodes/tiles/", views_fleet.node_tiles, name="node-tiles"),
     path("nodes/<int:pk>/", views_fleet.node_detail, name="node-detail"),
     path("nodes/<int:pk>/live/", views_fleet.node_live, name="node-live"),
     path("nodes/<int:pk>/edit/", views_fleet.node_edit, name="node-edit"),

@@ -115,12 +115,31 @@ def fact_rows(node: Node) -> list[tuple[str, str]]:
     return [(label, _dash(value)) for label, value in rows]
 
 
+def _tiles(request: HttpRequest, nodes: list[Node]) -> list[dict[str, Any]]:
+    """The tiles of these nodes as the requesting user may see who holds each card."""
+    tiles = [tile(node) for node in nodes]
+    label_cards(request.user, nodes, tiles, [c for n in nodes for c in n.cards.all()])
+    return tiles
+
+
+MAX_LIVE_TILES = 500
+
+
+@login_required
+def node_tiles(request: HttpRequest) -> HttpResponse:
+    """The tiles of the nodes named by `id` (repeatable) that the user may see, rendered with
+    the overview's own template; fleet.js fetches them when probes of those nodes land."""
+    ids = {int(v) for v in request.GET.getlist("id") if v.isdigit()}
+    if not ids or len(ids) > MAX_LIVE_TILES:
+        return HttpResponse(f"id: name 1 to {MAX_LIVE_TILES} node ids, e.g. ?id=1&id=2", status=400)
+    nodes = list(_nodes(request).filter(pk__in=ids).order_by("name"))
+    return render(request, "fleet/_tiles.html", {"tiles": _tiles(request, nodes)})
+
+
 @login_required
 def overview(request: HttpRequest) -> HttpResponse:
     """Every node as a tile with its card grid; fleet.js filters and keeps them live."""
-    nodes = list(_nodes(request))
-    tiles = [tile(node) for node in nodes]
-    label_cards(request.user, nodes, tiles, [c for n in nodes for c in n.cards.all()])
+    tiles = _tiles(request, list(_nodes(request)))
     context = {
         "tiles": tiles,
         "statuses": NodeStatus.choices,

@@ -211,3 +211,49 @@ def test_job_live_parts_are_not_shown_to_an_outsider(client, member_user, team, 
     response = signed_in(client, outsider_user).get(reverse("job-page-live", args=[job.pk]))
 
     assert response.status_code == 404
+
+
+# Overview tiles ------------------------------------------------------------------------------
+
+
+def test_tiles_are_rendered_for_the_requested_nodes_only(client, member_user, held_node):
+    other = make_node("node-b", healths=("Critical",))
+    signed_in(client, member_user)
+
+    response = client.get(reverse("node-tiles"), {"id": [held_node.pk]})
+
+    assert response.status_code == 200
+    text = response.content.decode()
+    assert text.count('class="tile"') == 1
+    assert f'data-node-id="{held_node.pk}"' in text
+    assert f'data-node-id="{other.pk}"' not in text
+    assert 'class="npu h-Warning' in text
+    both = client.get(reverse("node-tiles"), {"id": [other.pk, held_node.pk]}).content.decode()
+    assert both.index(">node-a<") < both.index(">node-b<")  # in the overview's order
+    assert "<html" not in both
+
+
+def test_tiles_name_the_booking_team_to_its_members_and_busy_to_an_outsider(
+    client, member_user, outsider_user, team, held_node
+):
+    mine = signed_in(client, member_user).get(reverse("node-tiles"), {"id": held_node.pk})
+    assert f'data-testid="npu-team">{team.name}<' in mine.content.decode()
+
+    theirs = signed_in(client, outsider_user).get(reverse("node-tiles"), {"id": held_node.pk})
+    text = theirs.content.decode()
+    assert 'data-testid="npu-team">busy<' in text
+    assert team.name not in text
+
+
+@pytest.mark.parametrize("query", [{}, {"id": "x"}, {"id": [str(n) for n in range(1, 502)]}])
+def test_tiles_without_usable_ids_are_refused_naming_the_parameter(client, member_user, query):
+    response = signed_in(client, member_user).get(reverse("node-tiles"), query)
+
+    assert response.status_code == 400
+    assert response.content.decode().startswith("id:")
+
+
+def test_tiles_need_a_signed_in_user(client, held_node):
+    response = client.get(reverse("node-tiles"), {"id": held_node.pk})
+
+    assert response.status_code == 302

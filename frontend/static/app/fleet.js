@@ -1,71 +1,13 @@
-// Fleet pages: live tiles and card values from the /ws/fleet/ websocket, filters, card charts.
+// Fleet pages: filters, card charts, and live updates. The /ws/fleet/ websocket says which
+// node a probe changed; the pages then fetch that node's parts rendered by the server for
+// this user (the pages' own templates, so permissions, format and time zone stay one).
 (() => {
   "use strict";
 
   const SPANS = { "1h": 3600e3, "24h": 86400e3, "7d": 7 * 86400e3 };
-  const dash = (v, unit = "") => (v === null || v === undefined || v === "" ? "—" : `${v}${unit}`);
-  const hbmPct = (c) =>
-    c.hbm_used_mb !== null && c.hbm_total_mb
-      ? Math.min(100, Math.round((100 * c.hbm_used_mb) / c.hbm_total_mb))
-      : 0;
-
-  function span(className, text) {
-    const el = document.createElement("span");
-    el.className = className;
-    el.textContent = text;
-    return el;
-  }
-
-  // Same text as card_title() in frontend/views_fleet.py.
-  function cardTitle(c) {
-    const parts = [
-      `davinci${c.device}`,
-      c.health,
-      `HBM ${dash(c.hbm_used_mb)} / ${dash(c.hbm_total_mb)} MB`,
-      `AICore ${dash(c.aicore_pct, "%")}`,
-      dash(c.temp_c, " °C"),
-      dash(c.power_w, " W"),
-    ];
-    if (c.used) parts.push("in use");
-    if (c.cordoned) parts.push("cordoned");
-    return parts.join(" · ");
-  }
-
-  // One card square, as fleet/_npu.html renders it.
-  function renderCard(el, c) {
-    const pct = hbmPct(c);
-    el.className = `npu h-${c.health}${c.cordoned ? " cordoned" : ""}${c.used ? " used" : ""}`;
-    el.dataset.device = c.device;
-    el.title = cardTitle(c);
-    const bar = span("hbm", "");
-    bar.style.width = `${pct}%`;
-    el.replaceChildren(span("npu-id", c.device), span("npu-hbm", `${pct}%`), bar);
-  }
-
-  // Re-render a card grid, keeping the existing square elements.
-  function renderCards(box, cards) {
-    const old = new Map([...box.children].map((el) => [el.dataset.device, el]));
-    box.replaceChildren(
-      ...cards.map((c) => {
-        const el = old.get(String(c.device)) || document.createElement("div");
-        renderCard(el, c);
-        return el;
-      }),
-    );
-  }
 
   function field(root, name) {
     return root.querySelector(`[data-f="${name}"]`);
-  }
-
-  function renderStatus(badge, node) {
-    badge.textContent = node.status_label;
-    badge.className = `badge ${node.status}`;
-  }
-
-  function renderError(el, node) {
-    el.textContent = node.last_error || "";
-    el.hidden = !node.last_error;
   }
 
   // Opens the fleet websocket and calls onNode with every node update; reconnects with backoff.
@@ -106,8 +48,6 @@
     if (!grid) return;
     const form = document.getElementById("fleet-filters");
     const selects = [...form.querySelectorAll("select")];
-    const template = document.getElementById("tile-template");
-    const tileUrl = (id) => grid.dataset.nodeUrl.replace("/0/", `/${id}/`);
 
     const applyFilters = () => {
       const want = Object.fromEntries(selects.map((s) => [s.name, s.value]));
@@ -142,32 +82,57 @@
       const select = form.elements[name];
       if (value && ![...select.options].some((o) => o.value === value)) select.add(new Option(value, value));
     };
-    live((node) => {
-      let tile = grid.querySelector(`.tile[data-node-id="${node.id}"]`);
-      if (!tile) {
-        tile = template.content.firstElementChild.cloneNode(true);
-        const next = [...grid.children].find((t) => field(t, "name").textContent > node.name);
-        grid.insertBefore(tile, next || null);
+
+    // Probes land node by node: the ids seen are fetched together as tiles rendered by the
+    // server for this user (same template as the page: who holds a card, as they may see it).
+    const tilesUrl = new URL("../tiles/", new URL(grid.dataset.nodeUrl, location.href));
+    const pending = new Set();
+    const place = (fresh) => {
+      const old = grid.querySelector(`.tile[data-node-id="${fresh.dataset.nodeId}"]`);
+      if (old) {
+        old.replaceWith(fresh);
+        return;
       }
-      Object.assign(tile.dataset, {
-        nodeId: node.id,
-        status: node.status,
-        chip: node.chip_name || "",
-        labels: node.labels.join(" "),
-      });
-      const name = field(tile, "name");
-      name.textContent = node.name;
-      name.href = tileUrl(node.id);
-      renderStatus(field(tile, "status"), node);
-      field(tile, "chip").textContent = node.chip_name || "chip unknown";
-      field(tile, "count").textContent = node.cards.length;
-      field(tile, "labels").replaceChildren(...node.labels.map((l) => span("label", l)));
-      renderError(field(tile, "error"), node);
-      renderCards(field(tile, "cards"), node.cards);
-      addOption("chip", node.chip_name);
-      node.labels.forEach((l) => addOption("label", l));
+      const name = field(fresh, "name").textContent;
+      const next = [...grid.children].find((t) => field(t, "name").textContent > name);
+      grid.insertBefore(fresh, next || null);
+    };
+    const refresh = coalesced(async () => {
+      if (!pending.size) return;
+      const ids = [...pending];
+      pending.clear();
+      const url = new URL(tilesUrl);
+      ids.forEach((id) => url.searchParams.append("id", id));
+      const response = await fetch(url, { credentials: "same-origin", headers: { Accept: "text/html" } });
+      if (!response.ok) throw new Error(`GET ${url.pathname} answered ${response.status}`);
+      const doc = new DOMParser().parseFromString(await response.text(), "text/html");
+      const seen = new Set();
+      for (const tile of doc.querySelectorAll(".tile[data-node-id]")) {
+        seen.add(tile.dataset.nodeId);
+        place(document.importNode(tile, true));
+        addOption("chip", tile.dataset.chip);
+        tile.dataset.labels.split(" ").forEach((l) => addOption("label", l));
+      }
+      for (const id of ids) {
+        if (!seen.has(String(id))) grid.querySelector(`.tile[data-node-id="${id}"]`)?.remove(); // gone or hidden
+      }
       applyFilters();
+      grid.dataset.refreshed = String(Number(grid.dataset.refreshed || 0) + 1);
     });
+    let timer = null;
+    const soon = (id) => {
+      pending.add(String(id));
+      if (!timer) {
+        timer = setTimeout(() => {
+          timer = null;
+          refresh();
+        }, 100);
+      }
+    };
+    live(
+      (node) => soon(node.id),
+      () => [...grid.children].forEach((t) => soon(t.dataset.nodeId)),
+    );
   }
 
   // Replaces each [data-fragment] under root with the same fragment of a rendered response.
