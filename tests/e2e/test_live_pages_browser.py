@@ -3,19 +3,24 @@
 from __future__ import annotations
 
 import zoneinfo
+from datetime import timedelta
 
 import pytest
+from django.utils import timezone
 from playwright.sync_api import expect
 
 from devsim.client import DevsimNode
-from fleet.models import CardSample, UserProfile
+from fleet.booking.services import book_cards
+from fleet.models import Card, CardSample, UserProfile
 from fleet.services.probing import probe_node
+from fleet.streams import broadcast_node
 from jobs.choices import JobKind, JobStatus
 from jobs.models import Job
 from jobs.services.deployments import DEPLOY_STEPS
 from jobs.services.jobs import create_job, finish
 from tests.conftest import PASSWORD
 from tests.e2e.conftest import login, off_loop, wait_for_js
+from tests.frontend.conftest import make_node
 from tests.helpers import onboard
 
 pytestmark = pytest.mark.e2e
@@ -110,4 +115,28 @@ def test_job_page_shows_finished_full_progress_and_no_live_badge_when_the_job_en
     expect(page.locator("#job-progress-text")).to_have_text("100%")
     expect(live).to_be_hidden()
     expect(page.get_by_test_id("cancel-job")).to_be_hidden()
+    assert page.evaluate("window.__marker") == 1, "the page was reloaded"
+
+
+def test_overview_tiles_keep_the_booking_team_when_a_probe_lands(
+    asgi_live_server, page, member_user, team
+):
+    node = make_node("node-a", healths=("OK", "OK"))
+    now = timezone.now()
+    book_cards(
+        member_user, team=team, node=node, start=now, end=now + timedelta(hours=2),
+        purpose="live tiles", devices=[0],
+    )  # fmt: skip
+    login(page, asgi_live_server, member_user.username, PASSWORD)
+    page.wait_for_selector("#live[data-state=open]")
+    tile = page.locator(f'.tile[data-node-id="{node.pk}"]')
+    expect(tile.locator('.npu[data-device="0"] [data-testid=npu-team]')).to_have_text(team.name)
+    page.evaluate("window.__marker = 1")
+
+    Card.objects.filter(node=node, device=1).update(health="Critical")
+    off_loop(broadcast_node, node, list(node.cards.all()))
+
+    expect(tile.locator('.npu[data-device="1"]')).to_have_class("npu h-Critical")
+    expect(tile.locator('.npu[data-device="0"] [data-testid=npu-team]')).to_have_text(team.name)
+    expect(tile.locator("[data-f=status]")).to_have_text(node.get_status_display())
     assert page.evaluate("window.__marker") == 1, "the page was reloaded"
