@@ -170,6 +170,14 @@ class OptionSerializer(serializers.Serializer):
     end = serializers.DateTimeField()
     cards = serializers.ListField(source="devices", child=serializers.IntegerField())
     reason = serializers.CharField()
+    healthy = serializers.BooleanField(
+        help_text="The node passes every preflight check and each card reports OK; healthy "
+        "nodes are listed first."
+    )
+    health = serializers.CharField(
+        help_text="Why the node is not fully healthy (failing or warning preflight checks, "
+        "cards not OK); empty when it is."
+    )
 
 
 @extend_schema_serializer(many=False)  # the answer of a `list` action, but one object

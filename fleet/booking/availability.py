@@ -12,7 +12,9 @@ from django.utils import timezone
 
 from fleet.allocation import AllocationError, allocate, check_count
 from fleet.booking.cards import card_state
+from fleet.booking.choices import UNHEALTHY
 from fleet.booking.errors import BookingInvalid
+from fleet.choices import CheckStatus, Health
 from fleet.models import BookedCard, Card, Node
 from fleet.permissions import Viewer
 from fleet.reachability import node_problem, reachable
@@ -28,6 +30,12 @@ class Option:
     devices: tuple[int, ...]
     reason: str
     split: bool = False
+    health: str = ""  # why the node is not fully healthy ("" when it is)
+
+    @property
+    def healthy(self) -> bool:
+        """The node passes every preflight check and every card reports OK."""
+        return not self.health
 
 
 @dataclass
@@ -58,7 +66,9 @@ def _earliest_on(
     try:
         check_count(count, len(cards))
     except AllocationError as exc:
-        return str(exc)
+        if count > len(cards):
+            return f"too few cards: it has {len(cards)}, {count} asked"
+        return f"not a job size here: {exc}"
     # Free cards only appear when a booking ends, so those ends are the only starts to try.
     starts = sorted({earliest, *(r.end for r in rows if earliest < r.end <= latest_start)})
     last_error = ""
@@ -70,8 +80,27 @@ def _earliest_on(
         except AllocationError as exc:
             last_error = str(exc)
             continue
-        return Option(node, start, end, choice.devices, choice.reason, choice.split)
-    return f"no window within the booking horizon: {last_error}"
+        return Option(
+            node, start, end, choice.devices, choice.reason, choice.split, node_health(node, cards)
+        )
+    return f"no {count} free cards in any window within the booking horizon: {last_error}"
+
+
+def node_health(node: Node, cards: Sequence[Card]) -> str:
+    """What keeps a usable node from being fully healthy, in a phrase ("" when nothing):
+    preflight checks that fail or warn, and cards that do not report OK."""
+    problems = [
+        f"preflight check '{c.get('name')}' "
+        f"{'failed' if c.get('status') == CheckStatus.FAIL else 'warns'}: {c.get('message', '')}"
+        for c in node.preflight or []
+        if c.get("status") in (CheckStatus.FAIL, CheckStatus.WARN)
+    ]
+    problems += [
+        f"card {c.device} reports {c.health}"
+        for c in cards
+        if c.present and c.health != Health.OK and c.health not in UNHEALTHY
+    ]
+    return "; ".join(problems)
 
 
 def find_available(
@@ -118,8 +147,8 @@ def find_available(
             answer.options.append(found)
         else:
             answer.unavailable[node.name] = found
-    # Earliest first; at the same start, a job kept inside one HCCS half beats a split one.
-    answer.options.sort(key=lambda o: (o.start, o.split, o.node.name))
+    # Healthy nodes first; then earliest; at the same start, one HCCS half beats a split job.
+    answer.options.sort(key=lambda o: (not o.healthy, o.start, o.split, o.node.name))
     return answer
 
 
