@@ -233,6 +233,22 @@ def _sizing(rows: tuple, card_gb: int) -> Sizing | str:
     )
 
 
+def _why_not_size(
+    gb: int, other: Sizing, firsts: dict[int, Option | None], chosen: Option, sizing: Sizing
+) -> str:
+    """Why the plan is not on the other card size (after its sizing)."""
+    if gb not in firsts:
+        return f"no {gb} GB node can take them."
+    first = firsts[gb]
+    if first is None:
+        return f"no {gb} GB node has them free within the booking horizon."
+    if first.start > chosen.start:
+        return f"the earliest {gb} GB ones are free only from {when(first.start)}."
+    if other.cards > sizing.cards:
+        return f"the {sizing.card_gb} GB plan takes fewer cards."
+    return f"{chosen.node.name} ranks first."
+
+
 def _cards(n: int, gb: int) -> str:
     return f"{n} x {gb} GB card{'s' if n != 1 else ''}"
 
@@ -262,8 +278,9 @@ def _earliest(
     sizings: dict[int, Sizing | str],
     hours: float,
     now: datetime,
-) -> tuple[Option, Sizing, dict[str, str]]:
-    """The earliest fitting option over every card size, and why other nodes are not offered."""
+) -> tuple[Option, Sizing, dict[str, str], dict[int, Option | None]]:
+    """The earliest fitting option over every card size, why other nodes are not offered, and
+    the earliest option per card size the fleet has (None: no node of that size fits)."""
     groups: dict[int, list[Node]] = {}
     not_offered: dict[str, str] = {}
     nodes = list(Node.objects.visible_to(actor).prefetch_related("cards").order_by("name"))
@@ -313,6 +330,10 @@ def _earliest(
     # is stable, so find_available's own ranking decides among the rest.
     found.sort(key=lambda item: (item[0].start, item[0].split, item[1].cards))
     option, sizing = found[0]
+    firsts: dict[int, Option | None] = dict.fromkeys(groups)
+    for other, other_sizing in found:
+        if firsts.get(other_sizing.card_gb) is None:
+            firsts[other_sizing.card_gb] = other
     for other, other_sizing in found[1:]:
         cards = _cards(other_sizing.cards, other_sizing.card_gb)
         if other.start > option.start:
@@ -320,7 +341,7 @@ def _earliest(
         else:
             why = f"{cards} fit too; {option.node.name} ranks first"
         not_offered.setdefault(other.node.name, why)
-    return option, sizing, not_offered
+    return option, sizing, not_offered, firsts
 
 
 # ------------------------------------------------------------------ image, weights, recipe
@@ -343,16 +364,18 @@ def _image(
     """(image, where it came from) or a refusal naming the ways to give one."""
     image = (image or "").strip()
     if image:
-        return image, "as asked"
+        return image, "given in the request"
     configured = getattr(settings, "JOBS_SERVE_IMAGE", "")
     if configured:
-        return configured, "the JOBS_SERVE_IMAGE setting"
+        return configured, "set by JOBS_SERVE_IMAGE"
     same = [v for v in mine if v.image and source.resolve_model(v.model) == key]
     if same:
-        return same[0].image, f"the team's recipe {same[0].recipe.name} for this model"
+        return same[0].image, f"taken from the team's recipe {same[0].recipe.name} for this model"
     other = [v for v in mine if v.image and v.vllm_version == version]
     if other:
-        return other[0].image, f"the team's recipe {other[0].recipe.name} (vLLM {version})"
+        return other[0].image, (
+            f"taken from the team's recipe {other[0].recipe.name} (vLLM {version})"
+        )
     raise Invalid(
         f"No serving image for vLLM {version}: team {team.name} has no inference recipe to take "
         "one from and JOBS_SERVE_IMAGE is not set. Pass image (a vLLM serving image from an "
@@ -371,11 +394,11 @@ def _weights(weights_path: str, node: Node, model: str, key: str, source, mine) 
                 f"one like {node.weights_dir.rstrip('/')}/{model}.",
                 field="weights_path",
             )
-        return weights_path, "as asked"
+        return weights_path, "given in the request"
     same = [v for v in mine if v.weights_path and source.resolve_model(v.model) == key]
     if same:
-        return same[0].weights_path, f"the team's recipe {same[0].recipe.name}"
-    return f"{node.weights_dir.rstrip('/')}/{model}", f"the weights folder of {node.name}"
+        return same[0].weights_path, f"taken from the team's recipe {same[0].recipe.name}"
+    return f"{node.weights_dir.rstrip('/')}/{model}", f"in the weights folder of {node.name}"
 
 
 def _env(key: str, extra: Mapping[str, str] | None) -> tuple[dict[str, str], list[str]]:
@@ -453,7 +476,7 @@ def plan_serving(
             "pick another model or vLLM version.",
             field="model",
         )
-    option, sizing, not_offered = _earliest(actor, sizings, hours, now)
+    option, sizing, not_offered, firsts = _earliest(actor, sizings, hours, now)
     node = option.node
     if option.start > now:
         raise NoCapacity(
@@ -490,9 +513,9 @@ def plan_serving(
             continue
         if isinstance(other, Sizing):
             text = (
-                f"On {gb} GB cards it needs {other.cards} (max-model-len "
-                f"{k_label(other.max_model_len)}); the {sizing.card_gb} GB cards are free "
-                "as early or earlier, or take fewer cards."
+                f"On {gb} GB cards it would need {other.cards} (max-model-len "
+                f"{k_label(other.max_model_len)}); "
+                + _why_not_size(gb, other, firsts, option, sizing)
             )
         else:
             text = f"Not on {gb} GB cards: {other}."
@@ -513,8 +536,8 @@ def plan_serving(
     image, image_from = _image(image, team, key, version, source, mine)
     weights, weights_from = _weights(weights_path, node, spelling, key, source, mine)
     env_values, env_why = _env(key, env)
-    steps.append(("image", f"Image {image} (from {image_from})."))
-    steps.append(("weights", f"Weights {weights} (from {weights_from}), mounted read-only."))
+    steps.append(("image", f"Image {image}: {image_from}."))
+    steps.append(("weights", f"Weights {weights}: {weights_from}; mounted read-only."))
     steps += [("env", f"Environment {text}.") for text in env_why]
     port, port_why = _port(node)
     steps.append(("port", f"Port {port} ({port_why})."))

@@ -70,10 +70,10 @@ def test_plan_sizes_qwen2_72b_from_the_card_table_on_64_gb_cards(member_user, te
     text = " ".join(plan.explanation)
     assert "qwen2-72b needs 4 x 64 GB cards at vLLM 0.6.0 (seed 000" in text
     assert "tensor-parallel-size 4" in text and "max-model-len 64K" in text
-    assert "On 32 GB cards it needs 8" in text
+    assert "On 32 GB cards it would need 8 (max-model-len 32K); the 64 GB plan takes fewer" in text
     assert "node-a cards 0-3 (one HCCS half)" in text
     assert "passes its node-wide preflight" in text
-    assert f"Image {IMAGE} (from as asked)" in text
+    assert f"Image {IMAGE}: given in the request." in text
     # the manuals require the PFA high-precision mode for qwen2-72b
     assert plan.env == {"USE_PFA_HIGH_PRECISION_MODE": "1"}
     assert plan.values()["weights_path"] == "/data/models/qwen2-72b"
@@ -91,6 +91,8 @@ def test_plan_uses_32_gb_cards_when_only_those_are_free(member_user, team, other
     plan = plan_serving(member_user, team=team, model="qwen2-72b", hours=2, image=IMAGE)
     assert (plan.node.name, plan.sizing.card_gb, plan.tensor_parallel_size) == ("node-b", 32, 8)
     assert plan.sizing.max_model_len == 32 * 1024
+    text = " ".join(plan.explanation)
+    assert f"the earliest 64 GB ones are free only from {when(busy.end)}" in text
     assert plan.not_offered["node-a"] == (
         f"its 4 x 64 GB cards are free only from {when(busy.end)}"
     )
@@ -122,7 +124,7 @@ def test_plan_takes_the_image_and_weights_of_the_teams_recipe(member_user, team)
     )
     plan = plan_serving(member_user, team=team, model="qwen2-7b", hours=1)
     assert plan.image == IMAGE and plan.weights_path == "/data/models/Qwen2-7B"
-    assert f"Image {IMAGE} (from the team's recipe qwen2-7b-tp1 for this model)" in " ".join(
+    assert f"Image {IMAGE}: taken from the team's recipe qwen2-7b-tp1 for this model" in " ".join(
         plan.explanation
     )
 
