@@ -1,4 +1,4 @@
-"""Command line: python -m devsim up|down|status|ssh|demo|fault|image|serving-image."""
+"""Command line: python -m devsim up|down|status|onboard|ssh|demo|fault|image|serving-image."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from devsim.chips import CHIPS, HEALTH_WORDS
 from devsim.fleet import Fleet
 from devsim.nodes import NodeSpec, ssh_command
+from devsim.onboard import print_onboarding
 from devsim.sshd import SshdError
 
 
@@ -38,7 +39,18 @@ def _parser() -> argparse.ArgumentParser:
     down.add_argument("--keep-containers", action="store_true")
     down.add_argument("--purge", action="store_true", help="also delete the fleet folder")
 
-    sub.add_parser("status", help="table of nodes")
+    status = sub.add_parser("status", help="table of nodes and their onboarding form values")
+    status.add_argument("--brief", action="store_true", help="the table only")
+    onboard = sub.add_parser(
+        "onboard",
+        help="register NODE in the dashboard (as the onboarding form does) and accept its key",
+    )
+    onboard.add_argument("node")
+    onboard.add_argument("--name", default=None, help="name in the dashboard (default: NODE)")
+    onboard.add_argument(
+        "--admin", default=None, help="site admin acting (default: the first site admin)"
+    )
+    onboard.add_argument("--no-probe", action="store_true", help="do not probe it right away")
     ssh = sub.add_parser("ssh", help="print the ssh command line that logs into NODE")
     ssh.add_argument("node")
     sub.add_parser("demo", help="bring up the demo fleet (node-a, node-b, node-c)")
@@ -78,8 +90,8 @@ def _up_specs(fleet: Fleet, args: argparse.Namespace) -> list[NodeSpec]:
     return [NodeSpec(n, args.chip, args.cards, args.driver, args.firmware) for n in seen]
 
 
-def print_status(fleet: Fleet) -> None:
-    """Print the node table."""
+def print_status(fleet: Fleet, values: list[str] | None = None) -> None:
+    """Print the node table, then the onboarding form values of the named nodes."""
     rows = fleet.status()
     header = ("NAME", "PORT", "STATE", "CHIP", "CARDS", "FAULTS")
     table = [header] + [
@@ -90,6 +102,49 @@ def print_status(fleet: Fleet) -> None:
         print("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
     pid = fleet.watcher_pid()
     print(f"\nfleet: {fleet.root}  watcher: {'pid ' + str(pid) if pid else 'not running'}")
+    for name in values or []:
+        print_onboarding(fleet.meta(name), sys.stdout)
+
+
+def _django() -> None:
+    """Django with the dashboard's settings (the CLI runs outside manage.py)."""
+    import os
+
+    from django.conf import settings
+
+    if not settings.configured:
+        os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    import django
+
+    django.setup()
+
+
+def _onboard(fleet: Fleet, args: argparse.Namespace) -> int:
+    meta = fleet.meta(args.node)
+    _django()
+    from django.contrib.auth import get_user_model
+
+    from devsim.onboard import register
+    from fleet.errors import DomainError
+
+    admins = get_user_model().objects.filter(is_superuser=True, is_active=True).order_by("pk")
+    actor = admins.filter(username=args.admin).first() if args.admin else admins.first()
+    if actor is None:
+        who = f"site admin {args.admin!r}" if args.admin else "site admin"
+        raise RuntimeError(
+            f"no {who} in the dashboard's database: run python manage.py createsuperuser "
+            "(or make demo), or pass --admin USERNAME"
+        )
+    try:
+        node = register(meta, actor, name=args.name, update=False, probe=not args.no_probe)
+    except DomainError as exc:
+        raise ValueError(f"{args.name or args.node}: {exc.message}") from None
+    print(
+        f"node {node.name} registered as {actor.get_username()}: {node.host}:{node.port}, "
+        f"host key {node.host_key_fingerprint} accepted ({node.status}, "
+        f"{node.cards.count()} cards)"
+    )
+    return 0
 
 
 def _fault(fleet: Fleet, args: argparse.Namespace) -> None:
@@ -115,8 +170,8 @@ def run(args: argparse.Namespace) -> int:
     fleet = Fleet(args.dir)
     cmd = args.command
     if cmd == "up":
-        fleet.up(_up_specs(fleet, args), password_user=args.password_user)
-        print_status(fleet)
+        metas = fleet.up(_up_specs(fleet, args), password_user=args.password_user)
+        print_status(fleet, [m["name"] for m in metas])
     elif cmd == "demo":
         fleet.demo()
         try:
@@ -130,7 +185,9 @@ def run(args: argparse.Namespace) -> int:
         stopped = fleet.down(remove_containers=not args.keep_containers, purge=args.purge)
         print(f"stopped: {', '.join(stopped) or 'nothing was running'}")
     elif cmd == "status":
-        print_status(fleet)
+        print_status(fleet, [] if args.brief else fleet.names())
+    elif cmd == "onboard":
+        return _onboard(fleet, args)
     elif cmd == "ssh":
         print(ssh_command(fleet.paths, fleet.meta(args.node)))
     elif cmd == "image":

@@ -219,9 +219,12 @@ class Fleet:
         """npu-smi on the node fails, answers slowly, or behaves."""
         self._edit_state(name, lambda s: set_npu_smi(s, mode, seconds))
 
-    def reset_faults(self, baseline: dict[str, dict[str, Any]] | None = None) -> None:
-        """Clear every fault (bringing downed nodes back), then re-apply a baseline."""
-        for name in self.names():
+    def reset_faults(
+        self, baseline: dict[str, dict[str, Any]] | None = None, names: list[str] | None = None
+    ) -> None:
+        """Clear every fault of the nodes (all by default; downed ones come back), then re-apply
+        a baseline."""
+        for name in self.names() if names is None else names:
             node = self.paths.node(name)
             was_down = read_json(node.state)["faults"].get("down")
 
@@ -243,10 +246,15 @@ class Fleet:
                 self.set_foreign(name, int(card))
 
     def demo(self) -> list[dict[str, Any]]:
-        """The demo fleet: node-a 8x910B3, node-b 8x910B4, node-c 8x910B3 with two faults."""
-        metas = self.up(list(DEMO_NODES))
-        self.reset_faults(DEMO_FAULTS)
-        return metas
+        """The demo fleet: node-a 8x910B3, node-b 8x910B4, node-c 8x910B3 with two faults.
+
+        Nodes added with `up` are started again as they were (same port, key and faults).
+        """
+        demo = [spec.name for spec in DEMO_NODES]
+        extra = [NodeSpec(name) for name in self.names() if name not in demo]
+        metas = self.up([*DEMO_NODES, *extra])
+        self.reset_faults(DEMO_FAULTS, names=demo)
+        return metas[: len(demo)]
 
 
 def describe(faults: dict[str, Any]) -> str:

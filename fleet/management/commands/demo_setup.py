@@ -9,11 +9,9 @@ from pathlib import Path
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
-from devsim.client import DevsimNode
-from fleet.choices import HostKeyStatus, TeamRole
+from fleet.choices import TeamRole
 from fleet.errors import DomainError
 from fleet.models import Booking, Membership, Node, Team
-from fleet.services import nodes
 
 DEMO_USERS = (
     # username, team slug, role, is admin
@@ -150,39 +148,39 @@ class Command(BaseCommand):
             self.stdout.write(f"booking {booking.pk} of team vision on node-a is still live")
 
     def _nodes(self, admin, devsim_dir: Path) -> None:
+        """Register the demo's nodes (node-a/b/c) as the form would, pinning devsim's host keys.
+
+        Nodes an admin added are left alone: other simulated nodes (python -m devsim up, then
+        onboard), and a node that has a demo name but was not registered from devsim.
+        """
         import json
 
-        metas = sorted((devsim_dir / "nodes").glob("*/node.json"))
+        from devsim.fleet import DEMO_NODES
+        from devsim.onboard import DEVSIM_LABEL, register
+
+        demo_names = {spec.name for spec in DEMO_NODES}
+        metas = [
+            json.loads(path.read_text())
+            for path in sorted((devsim_dir / "nodes").glob("*/node.json"))
+        ]
+        metas = [meta for meta in metas if meta["name"] in demo_names]
         if not metas:
             raise CommandError(f"no simulated nodes under {devsim_dir}: run python -m devsim demo")
-        for path in metas:
-            meta = json.loads(path.read_text())
-            node = Node.objects.filter(name=meta["name"]).first()
-            values = DevsimNode.from_meta(meta).onboarding_values(
-                labels=["devsim", f"chip={meta['chip']}"],
-                # The simulated nodes share one network: deployments publish ports instead.
-                network_mode="bridge",
-            )
+        for meta in metas:
+            existing = Node.objects.filter(name=meta["name"]).first()
+            if existing is not None and DEVSIM_LABEL not in existing.labels:
+                self.stdout.write(
+                    f"node {existing.name}: kept as it is (added by an admin, not by the demo)"
+                )
+                continue
             try:
-                if node is None:
-                    node = nodes.register_node(actor=admin, values=values)
-                else:
-                    node = nodes.update_node(node, actor=admin, values=values)
-                    if node.host_key_fingerprint != meta["host_key_fingerprint"]:
-                        node = nodes.scan_host_key(node)
-                if node.host_key_status != HostKeyStatus.ACCEPTED or (
-                    node.host_key_fingerprint != meta["host_key_fingerprint"]
-                ):
-                    # devsim generated this key itself: the demo pins exactly that fingerprint.
-                    node = nodes.accept_host_key(
-                        node, actor=admin, fingerprint=meta["host_key_fingerprint"]
-                    )
+                node = register(meta, admin)
             except DomainError as exc:
                 raise CommandError(f"node {meta['name']}: {exc.message}") from None
-            from fleet.services.probing import probe_node
-
-            node = probe_node(node.pk, full=True) or node
             self.stdout.write(
                 f"node {node.name}: {node.host}:{node.port} key {node.host_key_fingerprint} "
                 f"({node.status}, {node.cards.count()} cards)"
             )
+        others = Node.objects.exclude(name__in=demo_names).order_by("name")
+        if others.exists():
+            self.stdout.write(f"other nodes kept: {', '.join(n.name for n in others)}")
