@@ -315,8 +315,15 @@ def node_scan_key(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 @admin_required
 def node_probe(request: HttpRequest, pk: int) -> HttpResponse:
-    """Queue a full probe; the page updates over the websocket when it lands."""
+    """Queue a full probe; the page updates over the websocket when it lands.
+
+    The node page posts it with `X-Live-Submit` and stays (202 with the text to show);
+    without JavaScript the form lands back on the page with the same message.
+    """
     node = get_object_or_404(Node, pk=pk)
     tasks.probe_node.delay(node.pk, True)
-    messages.info(request, f"Probe of {node.name} queued.")
+    text = f"Probe of {node.name} queued; the page updates when it lands."
+    if request.headers.get("X-Live-Submit"):
+        return HttpResponse(text, status=202, content_type="text/plain; charset=utf-8")
+    messages.info(request, text)
     return redirect("node-detail", pk=node.pk)

@@ -87,6 +87,46 @@ def test_node_page_fills_facts_preflight_and_card_table_when_a_probe_lands(
     assert page.evaluate("Intl.DateTimeFormat().resolvedOptions().timeZone") != ZONE
 
 
+@pytest.fixture
+def probe_worker(monkeypatch):
+    """Queued probes run at once on a thread of the server (it is forked after this patch), as
+    a Celery worker would run them, so "Probe now" needs no worker and leaves no task behind."""
+    import threading
+
+    from fleet import tasks
+    from fleet.services import probing
+
+    def run(node_id: int, full: bool | None = None) -> None:
+        threading.Thread(target=probing.probe_node, args=(node_id,), kwargs={"full": full}).start()
+
+    monkeypatch.setattr(tasks.probe_node, "delay", run)
+
+
+@pytest.mark.devsim
+def test_probe_now_updates_the_node_page_without_leaving_it(
+    probe_worker, asgi_live_server, page, admin_user, devsim
+):
+    sim: DevsimNode = devsim.node("node-a")
+    node = onboard(admin_user, sim, "probed-node")
+    off_loop(lambda: probe_node(node.pk, full=True))
+    login(page, asgi_live_server, admin_user.username, PASSWORD)
+    page.goto(f"{asgi_live_server.url}/nodes/{node.pk}/")
+    page.wait_for_selector("#live[data-state=open]")
+    row = page.locator('tr[data-device="4"]')
+    expect(row.locator("[data-f=health]")).to_have_text("OK")
+    page.evaluate("window.__marker = 1")
+
+    devsim.set_card_health("node-a", 4, "Critical")
+    page.get_by_role("button", name="Probe now").click()
+
+    expect(page.get_by_test_id("probe-status")).to_have_text(
+        "Probe of probed-node queued; the page updates when it lands."
+    )
+    expect(row.locator("[data-f=health]")).to_have_text("Critical")
+    expect(page.locator('#node-page .npu[data-device="4"]')).to_have_class("npu h-Critical")
+    assert page.evaluate("window.__marker") == 1, "the page was reloaded"
+
+
 def test_job_page_shows_finished_full_progress_and_no_live_badge_when_the_job_ends(
     asgi_live_server, page, member_user, team
 ):

@@ -257,3 +257,35 @@ def test_tiles_need_a_signed_in_user(client, held_node):
     response = client.get(reverse("node-tiles"), {"id": held_node.pk})
 
     assert response.status_code == 302
+
+
+# Probe now -----------------------------------------------------------------------------------
+
+
+def test_probe_now_from_the_page_queues_and_answers_without_leaving_it(
+    client, admin_user, monkeypatch
+):
+    node = make_node("node-a")
+    queued: list[tuple] = []
+    monkeypatch.setattr("frontend.views_fleet.tasks.probe_node.delay", lambda *a: queued.append(a))
+
+    response = signed_in(client, admin_user).post(
+        reverse("node-probe", args=[node.pk]), headers={"X-Live-Submit": "1"}
+    )
+
+    assert response.status_code == 202
+    assert response.content.decode() == "Probe of node-a queued; the page updates when it lands."
+    assert queued == [(node.pk, True)]
+    page = client.get(reverse("node-detail", args=[node.pk])).content.decode()
+    assert "queued" not in page  # no message left over for the next page load
+    assert 'data-live-submit="probe-status"' in page
+
+
+def test_probe_now_from_the_page_is_for_admins_only(client, member_user):
+    node = make_node("node-a")
+
+    response = signed_in(client, member_user).post(
+        reverse("node-probe", args=[node.pk]), headers={"X-Live-Submit": "1"}
+    )
+
+    assert response.status_code == 403

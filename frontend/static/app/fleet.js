@@ -292,6 +292,31 @@
     return { load };
   }
 
+  // Forms with data-live-submit (Probe now) post in the background: the page stays, the
+  // answer shows in the element named by the attribute, and the websocket brings the result.
+  document.addEventListener("submit", async (event) => {
+    const form = event.target;
+    if (!(form instanceof HTMLFormElement) || !form.dataset.liveSubmit || event.defaultPrevented) return;
+    event.preventDefault();
+    const status = document.getElementById(form.dataset.liveSubmit);
+    const button = form.querySelector("button[type=submit]");
+    if (button) button.disabled = true;
+    try {
+      const response = await fetch(form.action, {
+        method: "POST",
+        body: new FormData(form),
+        credentials: "same-origin",
+        headers: { "X-Live-Submit": "1" },
+      });
+      const text = await response.text();
+      if (status) status.textContent = response.ok ? text : `refused (HTTP ${response.status}): ${text.slice(0, 200)}`;
+    } catch (error) {
+      if (status) status.textContent = `could not send: ${error.message}`;
+    } finally {
+      if (button) button.disabled = false;
+    }
+  });
+
   // "Copy" next to each preflight fix command.
   document.addEventListener("click", async (event) => {
     const button = event.target.closest("button[data-copy]");
