@@ -77,6 +77,7 @@ class DeployForm(forms.Form):
 
     def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self.user = user
         self.fields["recipe_version"].queryset = deployable_versions(user)
         self.fields["booking"].queryset = active_bookings(user)
         self.picked = self._picked_booking()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 from urllib.parse import urlencode
 
@@ -15,9 +15,12 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from fleet.errors import DomainError, Invalid, NotAllowed
-from fleet.models import Booking, Team
-from fleet.reachability import node_problem, reachable
+from fleet.booking.cards import is_foreign
+from fleet.booking.choices import UNHEALTHY
+from fleet.choices import CheckStatus, Health
+from fleet.errors import Conflict, DomainError, Invalid, NotAllowed
+from fleet.models import Booking, Node, Team
+from fleet.reachability import NODE_CHECKS, node_problem, reachable
 from fleet.validators import as_id
 from frontend.forms_jobs import DeployForm
 from jobs.choices import (
@@ -30,7 +33,7 @@ from jobs.choices import (
     RecipeKind,
 )
 from jobs.models import Deployment, Job, RecipeVersion
-from jobs.planning import ERROR, Message
+from jobs.planning import ERROR, WARNING, Message
 from jobs.runners.deploy import LATENCY_KEYS
 from jobs.services import deployments as deployment_services
 from jobs.services import jobs as job_services
@@ -147,7 +150,62 @@ def job_retry(request: HttpRequest, pk: int) -> HttpResponse:
 # Deploy form ---------------------------------------------------------------------------------
 
 
-def _preview(version: RecipeVersion, booking: Booking, cards: list[int]) -> dict[str, Any]:
+PREFLIGHT_FIX = "wait until the node answers and passes preflight, or book cards on another node"
+
+
+def preflight_findings(node: Node, chosen: Sequence[int], user: Any) -> list[Message]:
+    """The node's preflight as the deploy form shows it: errors for what deploy refuses (the
+    node does not answer, a node-wide check fails, a chosen card is missing, unhealthy or
+    held), warnings for the rest (checks that warn, other cards' trouble, a Warning card).
+
+    Other teams' pids and container names are not named (see `fleet.permissions`)."""
+    if not reachable(node):
+        return [Message(ERROR, "node", node_problem(node), PREFLIGHT_FIX)]
+    found: list[Message] = []
+    cards = {c.device: c for c in node.cards.all()}
+    picked = set(chosen)
+    for check in node.preflight or []:
+        name, status = check.get("name", ""), check.get("status")
+        field = f"preflight: {name}"
+        if status == CheckStatus.FAIL and name in NODE_CHECKS:
+            why = f"check '{name}' failed on {node.name}: {check.get('message', '')}"
+            found.append(Message(ERROR, field, why, check.get("fix") or PREFLIGHT_FIX))
+        elif status == CheckStatus.WARN and name != "health":
+            why = f"check '{name}' warns on {node.name}: {check.get('message', '')}"
+            found.append(Message(WARNING, field, why, check.get("fix") or "see the node page"))
+    repair = "pick other cards of the booking, or have the card repaired (see the node page)"
+    for device in chosen:
+        card = cards.get(device)
+        if card is None:
+            continue  # not a card of the node: the placement check says so
+        if not card.present:
+            why = f"davinci{device} was missing from the last probe (preflight check 'cards')"
+            found.append(Message(ERROR, "preflight: cards", why, repair))
+        elif card.health in UNHEALTHY:
+            why = f"davinci{device} reports health {card.health} (preflight check 'health')"
+            found.append(Message(ERROR, "preflight: health", why, repair))
+        elif card.health != Health.OK:
+            why = f"davinci{device} reports health {card.health} (preflight check 'health')"
+            found.append(Message(WARNING, "preflight: health", why, "watch the card's log"))
+    try:
+        deployment_services.check_free(node, list(chosen), user)
+    except Conflict as exc:
+        found.append(Message(ERROR, "cards", exc.message, repair))
+    others = sorted(
+        d
+        for d, c in cards.items()
+        if d not in picked and c.present and (c.health != Health.OK or is_foreign(c))
+    )
+    if others:
+        listed = ", ".join(f"davinci{d}" for d in others)
+        why = f"other cards of {node.name} are not clean ({listed}): not the ones picked"
+        found.append(Message(WARNING, "preflight", why, "nothing to do for this deployment"))
+    return found
+
+
+def _preview(
+    version: RecipeVersion, booking: Booking, cards: list[int], user: Any = None
+) -> dict[str, Any]:
     """What deploy would check and run for these choices: findings, then the commands."""
     node = booking.node
     tp = version.tensor_parallel_size or 1
@@ -159,10 +217,8 @@ def _preview(version: RecipeVersion, booking: Booking, cards: list[int]) -> dict
         out["findings"] = [Message(ERROR, exc.field or "cards", exc.message, "pick booked cards")]
         return out
     findings = review(RecipeKind.INFERENCE, version.content(), placement)
-    problem = node_problem(node)
-    if problem:  # deploy refuses it: say so first, with the check that failed
-        fix = "wait until the node answers and passes preflight, or book cards on another node"
-        findings = [Message(ERROR, "node", problem, fix), *findings]
+    # deploy refuses what the node's preflight fails for these cards: say so first
+    findings = [*preflight_findings(node, chosen, user), *findings]
     out.update(findings=findings, placement=placement)
     try:
         out["rendered"] = render_version(
@@ -191,7 +247,7 @@ def _form_preview(form: DeployForm) -> dict[str, Any]:
         version = versions.first()
     if version is None or form.picked is None:
         return {"incomplete": True}
-    return _preview(version, form.picked, form.picked_cards())
+    return _preview(version, form.picked, form.picked_cards(), form.user)
 
 
 @login_required

@@ -115,6 +115,12 @@ def _check_free(node: Node, cards: Sequence[int], actor, exclude: int | None = N
             )
 
 
+def check_free(node: Node, cards: Sequence[int], actor) -> None:
+    """Refuse (409) cards another deployment or container holds, named as `actor` may see
+    them: what deploy checks, for the deploy form's preview."""
+    _check_free(node, cards, actor)
+
+
 def _holder(entry: dict, name: str | None) -> str:
     """A card holder as the caller may see it: its name, or only what kind of holder it is."""
     if not entry.get("busy"):
