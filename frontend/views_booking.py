@@ -89,7 +89,7 @@ def _grid(lines: list[CardLine], start: datetime, span: int, node: Node) -> list
             elif end <= now:
                 cell.update(state="past")
             else:
-                cell.update(state="free", start=_local(max(slot, earliest)))
+                cell.update(state="free", start=_local(max(slot, earliest)), end=_local(end))
             cells.append(cell)
         rows.append({"card": line.card, "blocker": blocker, "cells": cells})
     return rows

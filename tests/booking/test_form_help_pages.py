@@ -78,9 +78,13 @@ def test_timeline_form_defaults_to_a_start_the_rules_accept_in_the_users_zone(
 def test_a_free_slot_already_begun_offers_the_next_quarter_hour(member_client, node):
     html = member_client.get(reverse("booking-timeline", args=[node.pk])).content.decode()
 
-    first = html.split('class="pick"', 1)[1].split('data-start="', 1)[1].split('"', 1)[0]
+    pick = html.split('class="pick"', 1)[1]
+    first = pick.split('data-start="', 1)[1].split('"', 1)[0]
+    end = pick.split('data-end="', 1)[1].split('"', 1)[0]
     now = timezone.localtime()
     assert first == next_start().strftime("%Y-%m-%dT%H:%M")
+    hour_end = now.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
+    assert end == hour_end.strftime("%Y-%m-%dT%H:%M")  # booking.js books up to the hour's end
     assert timezone.make_aware(datetime.fromisoformat(first)) >= now - timedelta(minutes=1)
 
 

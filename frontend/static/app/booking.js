@@ -11,11 +11,14 @@
     });
     if (!picked.length) return;
     const starts = picked.map((b) => b.dataset.start).sort();
+    const ends = picked.map((b) => b.dataset.end).sort();
     const first = starts[0];
-    const last = starts[starts.length - 1];
+    const last = ends[ends.length - 1];
     form.querySelector("input[name=start]").value = first;
-    const hours = (new Date(last) - new Date(first)) / HOUR + 1;
-    form.querySelector("input[name=hours]").value = String(Math.max(1, Math.round(hours)));
+    // From the first picked start (the next quarter hour in an hour already begun) to the end of
+    // the last picked hour, in quarter hours.
+    const hours = Math.round(((new Date(last) - new Date(first)) / HOUR) * 4) / 4;
+    form.querySelector("input[name=hours]").value = String(Math.max(0.25, hours));
   }
 
   document.addEventListener("click", (event) => {
