@@ -260,3 +260,12 @@ def test_catalog_models_lists_the_card_table_once_per_model():
     models = dict(catalog_models())
     assert models["qwen2-72b"] == "qwen2-72b (8 x 32 GB, 4 x 64 GB)"
     assert list(models).count("mixtral-8x7b") == 1
+
+
+def test_serving_the_same_model_again_reuses_the_recipe_version(member_user, team):
+    make_node("node-a", network_mode="bridge")  # published ports: the recipe's port stays 8080
+    first = serve_model(member_user, team=team, model="qwen2-7b", hours=1, image=IMAGE)
+    again = serve_model(member_user, team=team, model="qwen2-7b", hours=1, image=IMAGE)
+    assert again.recipe_version == first.recipe_version
+    assert again.booking.devices == [1] and again.deployment.cards == [1]
+    assert "inside the container" in " ".join(again.plan.explanation)
