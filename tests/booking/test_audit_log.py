@@ -431,6 +431,8 @@ def test_page_filters_by_object_type_team_and_actor(mixed_log, client, other_tea
     # The member made the team's recipe, stopped the deployment and made a token.
     assert types(actor=w.member.username) == {"recipe", "deployment", "token"}
     assert types(actor=w.admin.username) == {"node", "recipe"}
+    html = client.get(url, {"object_type": "recipe"}).content.decode()
+    assert f'href="{reverse("recipe-detail", args=[w.recipe.pk])}"' in html  # the object links
     html = client.get(url, {"object_type": "token"}).content.decode()
     assert f"API token {tokens.token_id(tokens.active_tokens(w.member).first())}" in html
 
