@@ -11,9 +11,11 @@ from drf_spectacular.views import (
 )
 
 from config.health import healthz
+from frontend.views_redoc import redoc_bundle
 
 # Swagger UI runs under the site's CSP (its init script is a file, not inline). Redoc's bundle
-# writes its styles into <style> elements and parses the schema in a blob: worker.
+# writes its styles into <style> elements and parses the schema in a blob: worker; it is served
+# by the app with its logo taken from the site, so nothing comes from a CDN.
 api_docs = SpectacularSwaggerSplitView.as_view(
     url_name="schema", template_name="frontend/swagger_ui.html"
 )
@@ -27,6 +29,7 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", api_docs, name="api-docs"),
     path("api/redoc/", api_redoc, name="api-redoc"),
+    path("api/redoc/redoc.standalone.js", redoc_bundle, name="api-redoc-bundle"),
     path("api/v1/", include("config.api_urls")),
     path("", include("frontend.urls")),
 ]
