@@ -74,6 +74,9 @@ def test_the_card_table_shows_who_booked_each_card_with_a_legend(client, held_no
     assert "foreign-mark" in table[5] and "◆" not in table[5].split('data-f="holder"')[1][:200]
     assert "◆" in table[2].split('data-f="holder"')[1].split("</td>")[0]
     assert 'data-testid="card-table-legend"' in page
+    # another team's holders stay busy, but say whether the dashboard started them
+    assert 'busy · team Vision · 3000 MB <span class="muted">(dashboard)</span>' in table[0]
+    assert "4242" not in table[0]
     # the node page's grid labels squares too
     assert 'data-testid="npu-team">Speech<' in squares(page)[2]
 
