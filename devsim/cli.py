@@ -115,8 +115,12 @@ def _django() -> None:
     if not settings.configured:
         os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     import django
+    from django.core.exceptions import ImproperlyConfigured
 
-    django.setup()
+    try:
+        django.setup()
+    except ImproperlyConfigured as exc:
+        raise RuntimeError(f"the dashboard's settings: {exc}") from None
 
 
 def _onboard(fleet: Fleet, args: argparse.Namespace) -> int:
