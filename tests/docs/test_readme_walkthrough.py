@@ -43,6 +43,10 @@ def no_workers(monkeypatch):
 
 @pytest.fixture
 def demo(transactional_db, settings):
+    return make_demo(settings)
+
+
+def make_demo(settings):
     """What `make demo` leaves: vera of team vision, the example recipes, the demo booking."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     ensure_seed_catalog()  # a transactional test's flush removes the seed rows
