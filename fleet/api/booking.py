@@ -252,7 +252,19 @@ class CordonViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         return Response(CordonedNodeSerializer(node).data)
 
 
+def audit_teams(request):
+    """Teams whose entries the caller may filter by: a team admin's own, every team for site
+    admins (another team's id is refused like an unknown one, so ids reveal nothing)."""
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return Team.objects.none()
+    if user.is_superuser:
+        return Team.objects.all()
+    return Team.objects.filter(memberships__user=user, memberships__role=TeamRole.ADMIN)
+
+
 class AuditEntryFilter(django_filters.FilterSet):
+    team = django_filters.ModelChoiceFilter(queryset=audit_teams)
     object_type = django_filters.ChoiceFilter(
         choices=AuditObject.choices, help_text="What the entries are about."
     )

@@ -354,7 +354,11 @@ def test_team_admins_see_their_teams_deployment_entries_and_never_another_teams(
     assert theirs.name not in labels
     assert {r["team"] for r in rows} == {world.team.pk}
     # Asking for the other team by filter shows nothing of it either.
-    assert api.get("/api/v1/audit/", {"team": other_team.pk}).json()["results"] == []
+    # Asking for the other team by id is refused like an unknown id: ids reveal nothing.
+    asked = api.get("/api/v1/audit/", {"team": other_team.pk})
+    unknown = api.get("/api/v1/audit/", {"team": other_team.pk + 1000})
+    assert asked.status_code == unknown.status_code == 400
+    assert asked.json()["detail"] == unknown.json()["detail"]
     client.force_login(team_admin)
     html = client.get(reverse("booking-audit")).content.decode()
     assert "secret-plan" not in html
