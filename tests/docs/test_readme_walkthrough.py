@@ -1,6 +1,6 @@
 """The README's walk-through, as written: the browser deploy on the demo's booking, then the
-README's own shell block (curl + jq) run unchanged against a live server but for its address
-and the password."""
+README's own shell block (curl + jq) run by bash from a project folder, unchanged but for the
+server's address."""
 
 from __future__ import annotations
 
@@ -26,6 +26,23 @@ from tests.frontend.conftest import make_node
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 DEMO_URL = "http://127.0.0.1:8000"
+
+
+def run_readme_api_block(url: str, folder: Path) -> subprocess.CompletedProcess:
+    """The README's API block, run by bash from a project folder whose .demo/passwords holds
+    vera's password (as make demo writes it), against `url` instead of the demo's address."""
+    (folder / ".demo").mkdir()
+    (folder / ".demo" / "passwords").write_text(f"admin not-this-one\nvera {PASSWORD}\n")
+    block = readme_api_block()
+    assert DEMO_URL in block
+    return subprocess.run(
+        ["bash", "-euo", "pipefail", "-c", block.replace(DEMO_URL, url)],
+        cwd=folder,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
 
 
 def readme_api_block() -> str:
@@ -66,7 +83,7 @@ def make_demo(settings):
 @pytest.mark.skipif(not (shutil.which("curl") and shutil.which("jq")), reason="needs curl and jq")
 @pytest.mark.parametrize(("picked", "taken"), [("qwen2-7b-tp1", [0]), ("llama2-13b-tp2", [0, 1])])
 def test_the_readme_api_deploy_works_after_the_browser_deploy(
-    demo, live_server, no_workers, picked, taken
+    demo, live_server, no_workers, picked, taken, tmp_path
 ):
     vera, recipes, booking = demo
     # The browser part: Deploy a recipe, pick the recipe and the booking, no card ticked.
@@ -84,16 +101,7 @@ def test_the_readme_api_deploy_works_after_the_browser_deploy(
     assert answer.status_code == 302, answer.content.decode()[:2000]
     assert Deployment.objects.get().cards == taken
 
-    block = readme_api_block()
-    assert DEMO_URL in block and "password=…" in block
-    script = block.replace(DEMO_URL, live_server.url).replace("password=…", f"password={PASSWORD}")
-    run = subprocess.run(
-        ["bash", "-euo", "pipefail", "-c", script],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    run = run_readme_api_block(live_server.url, tmp_path)
 
     assert run.returncode == 0, run.stderr
     assert Deployment.objects.count() == 2, run.stdout

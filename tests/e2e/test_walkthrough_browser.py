@@ -1,12 +1,11 @@
 """The README walk-through in a real browser, as a new operator does it after `make demo`:
 sign in as vera, Deploy a recipe from the top bar on the demo's booking, then the README's API
-block (curl + jq, unchanged but for the address and password) deploys beside it."""
+block (curl + jq, unchanged but for the address) deploys beside it."""
 
 from __future__ import annotations
 
 import json
 import shutil
-import subprocess
 
 import pytest
 from playwright.sync_api import expect
@@ -14,7 +13,7 @@ from playwright.sync_api import expect
 from jobs.models import Deployment
 from jobs.services import jobs as job_services
 from tests.conftest import PASSWORD
-from tests.docs.test_readme_walkthrough import DEMO_URL, make_demo, readme_api_block
+from tests.docs.test_readme_walkthrough import make_demo, run_readme_api_block
 from tests.e2e.conftest import login
 
 pytestmark = pytest.mark.e2e
@@ -29,7 +28,7 @@ def demo(transactional_db, settings, monkeypatch):
 
 @pytest.mark.skipif(not (shutil.which("curl") and shutil.which("jq")), reason="needs curl and jq")
 def test_the_readme_walk_through_deploys_in_the_browser_then_over_the_api(
-    demo, asgi_live_server, page
+    demo, asgi_live_server, page, tmp_path
 ):
     vera, recipes, booking = demo
     server = asgi_live_server
@@ -50,15 +49,7 @@ def test_the_readme_walk_through_deploys_in_the_browser_then_over_the_api(
     assert first.cards == [0]
     assert page.url == f"{server.url}/jobs/{first.jobs.get().pk}/"
 
-    script = readme_api_block().replace(DEMO_URL, server.url)
-    script = script.replace("password=…", f"password={PASSWORD}")
-    run = subprocess.run(
-        ["bash", "-euo", "pipefail", "-c", script],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    run = run_readme_api_block(server.url, tmp_path)
     assert run.returncode == 0, run.stderr
     second = Deployment.objects.exclude(pk=first.pk).get()
     assert (second.booking_id, second.cards) == (booking.pk, [2])
