@@ -116,13 +116,15 @@ def health_transitions(
     was_answering: bool,
     health_before: dict[int, str],
     cards: list,
+    answered: bool = True,
 ) -> list[Notification]:
     """Tell the teams of active bookings what a probe changed, once per transition.
 
     A node that stops answering, a booked card that turns Alarm or Critical, and their
     recovery each notify once: the comparison is with what the previous probe stored, so
     the next probe that finds the same fault is silent, and only a recovery followed by a
-    new fault notifies again. Called inside the probe's transaction.
+    new fault notifies again. `answered` is False after a failed probe: only a probe that
+    reached the node tells of its recovery. Called inside the probe's transaction.
     """
     from fleet.booking.choices import UNHEALTHY
     from fleet.reachability import reachable, unreachable_reason
@@ -143,7 +145,7 @@ def health_transitions(
                 )
             )
         return notes
-    if not answering:
+    if not answering or not answered:
         return notes
     if not was_answering:
         for booking, devs in _by_booking(_active_holders(node), devices).values():

@@ -244,19 +244,25 @@ def _record_failure(node_id: int, exc: RemoteError) -> Node | None:
         node.status = NodeStatus.UNREACHABLE
     node.save()
     cards = list(node.cards.all())
-    _tell_teams(node, was_answering, {}, cards)
+    _tell_teams(node, was_answering, {}, cards, answered=False)
     transaction.on_commit(lambda: broadcast_node(node, cards))
     return node
 
 
-def _tell_teams(node: Node, was_answering: bool, health_before: dict[int, str], cards) -> None:
+def _tell_teams(
+    node: Node, was_answering: bool, health_before: dict[int, str], cards, *, answered=True
+) -> None:
     """Notify the teams of active bookings of a health transition; never fails the probe."""
     from fleet.booking.notify import health_transitions
 
     try:
         with transaction.atomic():  # a savepoint: a failure here leaves the probe's record
             health_transitions(
-                node, was_answering=was_answering, health_before=health_before, cards=cards
+                node,
+                was_answering=was_answering,
+                health_before=health_before,
+                cards=cards,
+                answered=answered,
             )
     except Exception:
         log.exception("could not notify the teams of node %s", node.name)
