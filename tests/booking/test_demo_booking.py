@@ -12,7 +12,7 @@ from fleet.booking.choices import BookingStatus, EndReason
 from fleet.booking.lifecycle import run_lifecycle
 from fleet.booking.services import book_cards
 from fleet.management.commands.demo_setup import DEMO_CARDS, DEMO_HOURS, book_demo_cards
-from fleet.models import Booking
+from fleet.models import Booking, Membership
 from tests.booking.conftest import hours
 
 pytestmark = pytest.mark.django_db
@@ -90,3 +90,30 @@ def test_the_demo_says_why_when_its_cards_are_taken(admin_user, team, other_team
     booking, why = book_demo_cards(admin_user, team, node)
     assert booking is None
     assert "2" in why and node.name in why
+
+
+def test_demo_setup_books_for_vision_and_says_so(admin_user, team, monkeypatch):
+    from io import StringIO
+
+    from django.contrib.auth import get_user_model
+
+    from devsim import serving_image
+    from fleet.management.commands.demo_setup import Command
+    from jobs.services.catalog_edits import ensure_seed_catalog
+    from tests.booking.conftest import make_node
+
+    monkeypatch.setattr(serving_image, "ensure_serving_image", lambda: None)  # no docker here
+    ensure_seed_catalog()
+    vera = get_user_model().objects.create_user("vera", "vera@example.com", "x")
+    Membership.objects.create(team=team, user=vera)
+    node = make_node("node-a")
+    out = StringIO()
+    command = Command(stdout=out)
+    command._jobs(admin_user)
+    command._jobs(admin_user)  # a restart
+
+    booking = Booking.objects.get()
+    assert (booking.node, booking.team, booking.devices) == (node, team, [0, 1, 2, 3])
+    text = out.getvalue()
+    assert f"booking {booking.pk}: node-a cards 0-3 for team vision, 8 h" in text
+    assert f"booking {booking.pk} of team vision on node-a is still live" in text
