@@ -86,7 +86,10 @@ def test_a_silent_nodes_cards_show_its_error_on_hover(client, held_node, member_
         status=NodeStatus.UNREACHABLE, last_error="unreachable: [Errno 111] Connection refused"
     )
     client.force_login(member_user)
-    tile = squares(client.get(reverse("home")).content.decode())[4]
+    overview = client.get(reverse("home")).content.decode()
+    badge = 'data-f="status" title="unreachable: [Errno 111] Connection refused">Unreachable<'
+    assert badge in overview  # the tile's status says why on hover too
+    tile = squares(overview)[4]
     assert "npu h-Unknown" in tile
     assert "node node-a does not answer (unreachable: [Errno 111] Connection refused)" in tile
     page = client.get(reverse("node-detail", args=[held_node.pk])).content.decode()
