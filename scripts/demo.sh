@@ -73,6 +73,10 @@ if ! grep -q '^DEBUG=' .env; then
   say "turning DEBUG on in .env for the demo"
   printf 'DEBUG=1\n' >> .env
 fi
+# "Serve a model" uses the simulated fleet's stand-in vLLM image for every team.
+if ! grep -q '^JOBS_SERVE_IMAGE=' .env; then
+  printf 'JOBS_SERVE_IMAGE=npufleet/vllm-sim:local\n' >> .env
+fi
 
 # 5. Database, simulated fleet, accounts.
 say "migrating the database"

@@ -41,7 +41,11 @@ def test_a_starting_deployment_keeps_its_booking_from_the_no_show_release(member
         member_user,
         team=team,
         name="qwen2-7b-hooks",
-        values={"model": "qwen2-7b", "image": "npufleet/vllm-sim:local", "weights_path": "/data/models/qwen2-7b"},
+        values={
+            "model": "qwen2-7b",
+            "image": "npufleet/vllm-sim:local",
+            "weights_path": "/data/models/qwen2-7b",
+        },
     )
     Deployment.objects.create(
         recipe_version=recipe.current_version,

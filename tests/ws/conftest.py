@@ -56,7 +56,11 @@ def make_deployment(user, team, node: Node, name: str) -> Deployment:
         user,
         team=team,
         name=name,
-        values={"model": "qwen2-7b", "image": "npufleet/vllm-sim:local", "weights_path": "/data/models/qwen2-7b"},
+        values={
+            "model": "qwen2-7b",
+            "image": "npufleet/vllm-sim:local",
+            "weights_path": "/data/models/qwen2-7b",
+        },
     )
     return Deployment.objects.create(
         recipe_version=recipe.current_version,
