@@ -326,9 +326,9 @@ def _earliest(
             field="hours",
             not_offered=not_offered,
         )
-    # Earliest first; at the same start one HCCS half beats a split, then fewer cards. The sort
-    # is stable, so find_available's own ranking decides among the rest.
-    found.sort(key=lambda item: (item[0].start, item[0].split, item[1].cards))
+    # Earliest first; at the same start a fully healthy node, then one HCCS half beats a split,
+    # then fewer cards. The sort is stable, so find_available's own ranking decides the rest.
+    found.sort(key=lambda item: (item[0].start, not item[0].healthy, item[0].split, item[1].cards))
     option, sizing = found[0]
     firsts: dict[int, Option | None] = dict.fromkeys(groups)
     for other, other_sizing in found:

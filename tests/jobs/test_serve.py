@@ -207,6 +207,14 @@ def test_unhealthy_and_unreachable_nodes_are_not_offered(member_user, team):
     assert "unreachable" in plan.not_offered["node-a"]
 
 
+def test_plan_prefers_a_fully_healthy_node_free_at_the_same_time(member_user, team):
+    make_node("node-a", "910B3")  # first by name, but one of its cards warns
+    Card.objects.filter(node__name="node-a", device=6).update(health="Warning")
+    make_node("node-b", "910B3")
+    plan = plan_serving(member_user, team=team, model="qwen2-72b", hours=2, image=IMAGE)
+    assert plan.node.name == "node-b"
+
+
 def test_serve_books_writes_the_recipe_and_deploys_in_one_go(member_user, team):
     make_node("node-a")
     served = serve_model(member_user, team=team, model="qwen2-7b", hours=2, image=IMAGE)
