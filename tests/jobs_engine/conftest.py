@@ -64,6 +64,25 @@ def workspace(team):
 
 
 @pytest.fixture
+def make(devsim, engine_node, booking, recipe):
+    """Makes running deployments on node-a; their containers are removed afterwards."""
+    from tests.jobs_engine.containers import remove_container, running_deployment
+
+    names: list[str] = []
+
+    def make_one(**kwargs):
+        deployment = running_deployment(
+            devsim, node=engine_node, booking=booking, version=recipe.current_version, **kwargs
+        )
+        names.append(deployment.container_name)
+        return deployment
+
+    yield make_one
+    for name in names:
+        remove_container(name)
+
+
+@pytest.fixture
 def booking(engine_node, member_user, team):
     now = timezone.now()
     return book_cards(

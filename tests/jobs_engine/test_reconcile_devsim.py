@@ -19,28 +19,10 @@ from tests.jobs_engine.containers import (
     container_state,
     drain,
     remove_container,
-    running_deployment,
     wait_exited,
 )
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.devsim]
-
-
-@pytest.fixture
-def make(devsim, engine_node, booking, recipe):
-    """Makes running deployments on node-a; their containers are removed afterwards."""
-    names: list[str] = []
-
-    def make_one(**kwargs) -> Deployment:
-        deployment = running_deployment(
-            devsim, node=engine_node, booking=booking, version=recipe.current_version, **kwargs
-        )
-        names.append(deployment.container_name)
-        return deployment
-
-    yield make_one
-    for name in names:
-        remove_container(name)
 
 
 def fresh(deployment: Deployment) -> Deployment:

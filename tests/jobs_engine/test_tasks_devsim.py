@@ -16,29 +16,10 @@ from jobs.tasks import cleanup_deployment, reconcile, run_job
 from tests.jobs_engine.containers import (
     container_state,
     drain,
-    remove_container,
-    running_deployment,
     wait_exited,
 )
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.devsim]
-
-
-@pytest.fixture
-def make(devsim, engine_node, booking, recipe):
-    """Makes running deployments on node-a; their containers are removed afterwards."""
-    names: list[str] = []
-
-    def make_one(**kwargs) -> Deployment:
-        deployment = running_deployment(
-            devsim, node=engine_node, booking=booking, version=recipe.current_version, **kwargs
-        )
-        names.append(deployment.container_name)
-        return deployment
-
-    yield make_one
-    for name in names:
-        remove_container(name)
 
 
 def test_run_job_claims_and_runs_a_pending_job_and_a_redelivery_does_nothing(make, member_user):
