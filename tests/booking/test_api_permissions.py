@@ -200,7 +200,16 @@ def test_outsiders_see_other_teams_only_as_busy(world, outsider_api, member_api)
     assert by_device[2][0]["team"] == "Speech"
     assert by_device[2][0]["booking"] is None  # another team's booking: no id, no details
     options = outsider_api.get("/api/v1/availability/?count=2&hours=1").json()["options"]
-    assert set(options[0]) == {"node", "node_name", "start", "end", "cards", "reason"}
+    assert set(options[0]) == {
+        "node",
+        "node_name",
+        "start",
+        "end",
+        "cards",
+        "reason",
+        "healthy",
+        "health",
+    }
 
 
 def test_team_admins_read_their_own_teams_audit_only(world, member_user, member_api):
