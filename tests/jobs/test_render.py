@@ -257,8 +257,8 @@ def test_node_paths_and_bridge_network():
     assert "--device=/srv/devsim/n1/dev/davinci0:/dev/davinci0" in argv
     assert "--device=/srv/devsim/n1/dev/hisi_hdc:/dev/hisi_hdc" in argv
     assert "/opt/Ascend/driver:/usr/local/Ascend/driver:ro" in argv
-    assert "/usr/local/bin/npu-smi:/usr/local/bin/npu-smi" in argv
-    assert "/srv/devsim/n1/ascend_install.info:/etc/ascend_install.info" in argv
+    assert "/usr/local/bin/npu-smi:/usr/local/bin/npu-smi:ro" in argv
+    assert "/srv/devsim/n1/ascend_install.info:/etc/ascend_install.info:ro" in argv
     assert argv[-5:] == ["-p", "18080:8080", "--name", "c1", "busybox:1.36", "/bin/bash"][-5:]
     assert "--network=bridge" in argv and "--net=host" not in argv
 
