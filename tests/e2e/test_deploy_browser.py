@@ -70,7 +70,8 @@ def test_deploy_a_recipe_and_watch_its_log_stream_live_then_reload_without_dupli
     error = preview.locator('[data-level=error][data-field="tensor_parallel_size"]')
     expect(error).to_contain_text("differs from the 1 cards booked")
     page.check("#card-picker input[type=checkbox][value='0']")
-    expect(preview.get_by_test_id("all-clear")).to_be_visible()
+    # No errors once the cards match; node-wide warnings (e.g. this machine's free disk) may stay.
+    expect(preview.locator("[data-level=error]")).to_have_count(0)
     command = preview.get_by_test_id("cmd-docker-run")
     expect(command).to_contain_text(f"--device={engine_node.device_dir}/davinci0")
     expect(command).to_contain_text(f"--device={engine_node.device_dir}/davinci1")
@@ -120,6 +121,7 @@ def test_deploy_a_recipe_and_watch_its_log_stream_live_then_reload_without_dupli
     expect(row.get_by_test_id("endpoint")).to_contain_text("/v1")
     expect(row.get_by_test_id("latencies").locator("tr")).to_have_count(5)
     shot(page, "deployments")
+    page.once("dialog", lambda dialog: dialog.accept())  # "Stop deployment …?"
     row.locator("button[data-action=stop]").click()
     page.wait_for_url(f"{server.url}/jobs/*/")
     stop_job = deployment.jobs.get(kind="stop")
