@@ -14,8 +14,6 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 import pytest
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from django.contrib.auth import get_user_model
 from django.urls import reverse
 from django.utils import timezone
@@ -27,36 +25,15 @@ from fleet.booking.choices import AuditAction, AuditObject
 from fleet.booking.services import book_cards
 from fleet.choices import HostKeyStatus, TeamRole
 from fleet.models import AuditEntry, Membership, Node
-from fleet.remote import ErrorKind, HostKey, RemoteError
+from fleet.remote import ErrorKind, RemoteError
 from fleet.services import nodes, probing
 from jobs.choices import DeploymentStatus, JobKind, JobStatus
 from jobs.models import CardRequirement, Deployment, Job, NodeImage
 from jobs.services import catalog_edits, deployments, images, recipes
 from jobs.services import jobs as job_services
+from tests.frontend.conftest import openssh_private_key, public_host_key
 
 IMAGE = "npufleet/vllm-sim:local"
-
-
-def private_key() -> str:
-    return (
-        Ed25519PrivateKey.generate()
-        .private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.OpenSSH,
-            serialization.NoEncryption(),
-        )
-        .decode()
-    )
-
-
-def host_key() -> HostKey:
-    text = (
-        Ed25519PrivateKey.generate()
-        .public_key()
-        .public_bytes(serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH)
-        .decode()
-    )
-    return HostKey.parse(text)
 
 
 @pytest.fixture(autouse=True)
@@ -108,7 +85,7 @@ class World:
 
 @pytest.fixture
 def world(admin_user, member_user, team, node, recipe, running) -> World:
-    node.private_key = private_key()  # edits check the node can still sign in
+    node.private_key = openssh_private_key()  # edits check the node can still sign in
     node.save()
     return World(admin_user, member_user, team, node, recipe, running)
 
@@ -118,7 +95,7 @@ def world(admin_user, member_user, team, node, recipe, running) -> World:
 
 
 def node_create(w: World):
-    values = {"name": "gy1-new", "host": "192.0.2.7", "private_key": private_key()}
+    values = {"name": "gy1-new", "host": "192.0.2.7", "private_key": openssh_private_key()}
     node = nodes.register_node(actor=w.admin, values=values, scan=False)
     return w.admin, node.pk, "host"
 
@@ -136,7 +113,7 @@ def node_delete(w: World):
 
 
 def key_accept(w: World):
-    key = host_key()
+    key = public_host_key()
     Node.objects.filter(pk=w.node.pk).update(
         seen_host_key_type=key.key_type,
         seen_host_key=key.base64,
@@ -312,7 +289,7 @@ def test_every_write_leaves_an_entry_with_actor_object_and_change(
 
 
 def test_secrets_never_reach_the_log(world):
-    key = private_key()
+    key = openssh_private_key()
     nodes.update_node(world.node, actor=world.admin, values={"private_key": key})
     image_build(world)
     _token, secret = tokens.issue_token(world.member)
