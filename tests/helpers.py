@@ -17,3 +17,22 @@ def onboard(admin, dev: DevsimNode, name: str | None = None, **overrides) -> Nod
     node = nodes.register_node(actor=admin, values=node_values(dev, name, **overrides))
     assert node.seen_host_key_fingerprint == dev.host_key_fingerprint, node.last_error
     return nodes.accept_host_key(node, actor=admin, fingerprint=node.seen_host_key_fingerprint)
+
+
+def tp1_version(member_user, team):
+    """The current version of a one-card qwen2-7b recipe on the stand-in image."""
+    from jobs.services.recipes import create_recipe
+
+    return create_recipe(
+        member_user,
+        team=team,
+        name="qwen-tp1",
+        values={
+            "model": "qwen2-7b",
+            "image": "npufleet/vllm-sim:local",
+            "weights_path": "/data/models/w",
+            "tensor_parallel_size": 1,
+            "max_model_len": 4096,
+            "max_num_batched_tokens": 4096,
+        },
+    ).current_version

@@ -11,10 +11,10 @@ from fleet.booking.services import book_cards
 from jobs.choices import DeploymentStatus
 from jobs.models import Deployment, Job
 from jobs.services.catalog_edits import ensure_seed_catalog
-from jobs.services.recipes import create_recipe
 from tests.conftest import PASSWORD
 from tests.e2e.conftest import login
 from tests.frontend.conftest import make_node
+from tests.helpers import tp1_version
 
 pytestmark = pytest.mark.e2e
 
@@ -34,19 +34,7 @@ def test_stop_asks_for_confirmation_and_dismissing_keeps_it_running(
         member_user, team=team, node=node, start=now, end=now + timedelta(hours=2),
         purpose="stop test", devices=[0],
     )  # fmt: skip
-    version = create_recipe(
-        member_user,
-        team=team,
-        name="qwen-tp1",
-        values={
-            "model": "qwen2-7b",
-            "image": "npufleet/vllm-sim:local",
-            "weights_path": "/data/models/w",
-            "tensor_parallel_size": 1,
-            "max_model_len": 4096,
-            "max_num_batched_tokens": 4096,
-        },
-    ).current_version
+    version = tp1_version(member_user, team)
     deployment = Deployment.objects.create(
         recipe_version=version, node=node, booking=booking, team=team, cards=[0],
         status=DeploymentStatus.RUNNING, container_name="npufleet-deploy-1",

@@ -14,7 +14,6 @@ from fleet.booking.services import book_cards
 from fleet.models import Node
 from jobs.choices import DeploymentStatus
 from jobs.models import Deployment
-from jobs.services.recipes import create_recipe
 from tests.frontend.conftest import (
     attr,
     by_testid,
@@ -23,6 +22,7 @@ from tests.frontend.conftest import (
     openssh_private_key,
     walk,
 )
+from tests.helpers import tp1_version
 
 pytestmark = pytest.mark.django_db
 
@@ -102,19 +102,7 @@ def test_delete_confirmation_lists_live_bookings_and_deployments(
         member_user, team=team, node=node, start=now, end=now + timedelta(hours=2),
         purpose="serving test", devices=[0, 1],
     )  # fmt: skip
-    version = create_recipe(
-        member_user,
-        team=team,
-        name="qwen-tp1",
-        values={
-            "model": "qwen2-7b",
-            "image": "npufleet/vllm-sim:local",
-            "weights_path": "/data/models/w",
-            "tensor_parallel_size": 1,
-            "max_model_len": 4096,
-            "max_num_batched_tokens": 4096,
-        },
-    ).current_version
+    version = tp1_version(member_user, team)
     running = Deployment.objects.create(
         recipe_version=version, node=node, booking=booking, team=team, cards=[0],
         status=DeploymentStatus.RUNNING, container_name="npufleet-deploy-1",
