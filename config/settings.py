@@ -70,6 +70,8 @@ INSTALLED_APPS = [
     "django_htmx",
     "channels",
     "fleet",
+    "fleet.booking",
+    "jobs.catalog",
     "jobs",
     "frontend",
 ]

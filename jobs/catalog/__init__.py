@@ -1,0 +1,1 @@
+"""The manuals' tables, recipes, planning and command rendering."""
