@@ -8,7 +8,8 @@ const out = join(here, "static", "vendor");
 const files = {
   "htmx.org/dist/htmx.min.js": "htmx.min.js",
   "chart.js/dist/chart.umd.js": "chart.umd.js",
-  "chartjs-adapter-date-fns/dist/chartjs-adapter-date-fns.bundle.min.js": "chartjs-adapter-date-fns.bundle.min.js",
+  "chartjs-adapter-date-fns/dist/chartjs-adapter-date-fns.bundle.min.js":
+    "chartjs-adapter-date-fns.bundle.min.js",
   "@xterm/xterm/lib/xterm.js": "xterm.js",
   "@xterm/xterm/css/xterm.css": "xterm.css",
   "@xterm/addon-fit/lib/addon-fit.js": "addon-fit.js",

@@ -109,7 +109,7 @@ def test_the_readme_names_the_validate_methods_the_api_answers(as_member, member
 
 def test_the_in_use_marker_is_explained_in_the_legend(as_member):
     css = (ROOT / "frontend/static/app/fleet.css").read_text()
-    marker = re.search(r'\.npu\.used \.npu-id::after \{ content: " (.)"', css).group(1)
+    marker = re.search(r'\.npu\.used \.npu-id::after \{\s*content: " (.)"', css).group(1)
     response = as_member.get(reverse("home"))
     legend = by_testid(response, "legend-used")
     text = "".join(map(str, legend.children))

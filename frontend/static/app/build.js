@@ -4,11 +4,16 @@
   const args = document.getElementById("build-args");
   const picker = document.getElementById("id_template");
   const about = document.getElementById("template-about");
-  const text = (tag, value) => { const el = document.createElement(tag); el.textContent = value; return el; };
+  const text = (tag, value) => {
+    const el = document.createElement(tag);
+    el.textContent = value;
+    return el;
+  };
   const addRow = (name = "", value = "") => {
     const row = document.createElement("div");
     row.className = "arg-row";
-    row.innerHTML = '<input name="arg_name" placeholder="NAME" aria-label="Argument name"><input name="arg_value" placeholder="value" aria-label="Argument value"><button type="button" class="small" data-remove-arg>✕</button>';
+    row.innerHTML =
+      '<input name="arg_name" placeholder="NAME" aria-label="Argument name"><input name="arg_value" placeholder="value" aria-label="Argument value"><button type="button" class="small" data-remove-arg>✕</button>';
     row.children[0].value = name;
     row.children[1].value = value;
     args.appendChild(row);
@@ -33,7 +38,10 @@
   };
   const apply = () => {
     const t = templates.find((x) => x.key === picker.value);
-    if (!t) { about.hidden = true; return; }
+    if (!t) {
+      about.hidden = true;
+      return;
+    }
     document.getElementById("id_dockerfile").value = t.dockerfile;
     const tag = document.getElementById("id_tag");
     if (!tag.value) tag.value = t.tag;

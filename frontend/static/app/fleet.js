@@ -230,14 +230,16 @@
         new window.Chart(canvas, {
           type: "line",
           data: {
-            datasets: [{
-              data: [],
-              parsing: { xAxisKey: "at", yAxisKey: canvas.dataset.metric },
-              borderColor: "#c7000b",
-              backgroundColor: "rgba(199, 0, 11, 0.08)",
-              borderWidth: 1.5,
-              fill: true,
-            }],
+            datasets: [
+              {
+                data: [],
+                parsing: { xAxisKey: "at", yAxisKey: canvas.dataset.metric },
+                borderColor: "#c7000b",
+                backgroundColor: "rgba(199, 0, 11, 0.08)",
+                borderWidth: 1.5,
+                fill: true,
+              },
+            ],
           },
           options: {
             animation: false,
@@ -309,7 +311,8 @@
         headers: { "X-Live-Submit": "1" },
       });
       const text = await response.text();
-      if (status) status.textContent = response.ok ? text : `refused (HTTP ${response.status}): ${text.slice(0, 200)}`;
+      if (status)
+        status.textContent = response.ok ? text : `refused (HTTP ${response.status}): ${text.slice(0, 200)}`;
     } catch (error) {
       if (status) status.textContent = `could not send: ${error.message}`;
     } finally {

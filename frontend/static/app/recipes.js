@@ -29,7 +29,10 @@
       }, 1500);
     };
     if (navigator.clipboard && window.isSecureContext) {
-      navigator.clipboard.writeText(text).then(done, () => { fallbackCopy(text); done(); });
+      navigator.clipboard.writeText(text).then(done, () => {
+        fallbackCopy(text);
+        done();
+      });
     } else {
       fallbackCopy(text);
       done();
