@@ -248,9 +248,9 @@ def _cards(info: NpuSmiInfo, device_map: dict[str, int]) -> list[CardReading]:
         cards.append(reading)
         by_chip[(chip.npu_id, chip_id)] = reading
     for proc in info.processes:
-        reading = by_chip.get((proc.npu_id, proc.chip_id or 0))
-        if reading is not None:
-            reading.processes.append(
+        holder = by_chip.get((proc.npu_id, proc.chip_id or 0))
+        if holder is not None:
+            holder.processes.append(
                 {"pid": proc.pid, "name": proc.name, "memory_mb": proc.memory_mb}
             )
     return cards

@@ -178,7 +178,10 @@ def _classify_connect(exc: BaseException, endpoint: Endpoint, timeout: float) ->
     if isinstance(exc, socket.timeout | TimeoutError):
         return RemoteError(ErrorKind.UNREACHABLE, f"{where} did not answer within {timeout:g} s")
     if isinstance(exc, OSError | EOFError):
-        return RemoteError(ErrorKind.UNREACHABLE, f"{where}: {exc.strerror or exc}")
+        # EOFError has no strerror.
+        return RemoteError(
+            ErrorKind.UNREACHABLE, f"{where}: {getattr(exc, 'strerror', None) or exc}"
+        )
     if isinstance(exc, paramiko.SSHException):
         return RemoteError(ErrorKind.UNREACHABLE, f"{where}: SSH handshake failed ({exc})")
     return RemoteError(ErrorKind.UNREACHABLE, f"{where}: {type(exc).__name__}: {exc}")
@@ -187,7 +190,9 @@ def _classify_connect(exc: BaseException, endpoint: Endpoint, timeout: float) ->
 class _PinnedKeyPolicy(paramiko.MissingHostKeyPolicy):
     """Refuses any key that is not pinned; remembers what was offered for the admin to review."""
 
-    def missing_host_key(self, client, hostname, key) -> None:
+    def missing_host_key(
+        self, client: paramiko.SSHClient, hostname: str, key: paramiko.PKey
+    ) -> None:
         fp = fingerprint_of(key.asbytes())
         raise RemoteError(
             ErrorKind.HOST_KEY_UNKNOWN,
@@ -197,7 +202,9 @@ class _PinnedKeyPolicy(paramiko.MissingHostKeyPolicy):
         )
 
 
-def _open_socket(target: Target, endpoint: Endpoint, via: paramiko.SSHClient | None):
+def _open_socket(
+    target: Target, endpoint: Endpoint, via: paramiko.SSHClient | None
+) -> socket.socket | paramiko.Channel:
     if via is None:
         sock = socket.create_connection((endpoint.host, endpoint.port), target.connect_timeout)
         # Small request/response exchanges: without this each command waits on Nagle's delay.
@@ -213,7 +220,9 @@ def _open_socket(target: Target, endpoint: Endpoint, via: paramiko.SSHClient | N
     )
 
 
-def _connect(target: Target, endpoint: Endpoint, via: paramiko.SSHClient | None):
+def _connect(
+    target: Target, endpoint: Endpoint, via: paramiko.SSHClient | None
+) -> paramiko.SSHClient:
     client = paramiko.SSHClient()
     client.set_missing_host_key_policy(_PinnedKeyPolicy())
     if endpoint.host_key is not None:
@@ -284,7 +293,7 @@ class SSHPool:
                     return chain[-1]
                 self._close_chain(chain)
                 del self._clients[target.key]
-            chain: list[paramiko.SSHClient] = []
+            chain = []
             try:
                 if target.jump is not None:
                     chain.append(_connect(target, target.jump, None))
@@ -352,7 +361,16 @@ class SSHPool:
                 raise
         raise AssertionError("unreachable")
 
-    def _execute(self, target, channel, text, timeout, check, stdin, on_output) -> CommandResult:
+    def _execute(
+        self,
+        target: Target,
+        channel: paramiko.Channel,
+        text: str,
+        timeout: float,
+        check: bool,
+        stdin: bytes | None,
+        on_output: Callable[[str], None] | None,
+    ) -> CommandResult:
         started = time.monotonic()
         deadline = started + timeout
         out, err = bytearray(), bytearray()

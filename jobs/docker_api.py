@@ -39,13 +39,17 @@ _CONNECTION_SIGNS = (
 class _PinnedSSHAdapter(SSHHTTPAdapter):
     """docker-py's SSH adapter, fed with an already authenticated, host-key-pinned client."""
 
+    # types-docker declares both as int; the SDK stores a float timeout and a pool container.
+    timeout: float  # type: ignore[assignment]
+    pools: Any
+
     def __init__(self, client: paramiko.SSHClient, timeout: float) -> None:
         from docker import constants
         from docker.transport.sshconn import RecentlyUsedContainer
 
         self.ssh_client = client
         self.ssh_host = "pinned"
-        self.ssh_params = {}
+        self.ssh_params: dict[str, Any] = {}
         self.timeout = timeout
         self.max_pool_size = constants.DEFAULT_MAX_POOL_SIZE
         self.pools = RecentlyUsedContainer(
@@ -67,11 +71,12 @@ def client_for(node: Node, timeout: float = 60.0) -> docker.DockerClient:
     client = docker.DockerClient(base_url="tcp://127.0.0.1:9", version=API_VERSION_FLOOR)
     adapter = _PinnedSSHAdapter(ssh, timeout)
     client.api.mount("http+docker://ssh", adapter)
-    client.api._custom_adapter = adapter
+    client.api._custom_adapter = adapter  # type: ignore[attr-defined]  # private SDK attribute
     client.api.base_url = "http+docker://ssh"
-    client.api.timeout = timeout
+    client.api.timeout = timeout  # type: ignore[assignment]  # the SDK takes a float
     try:
-        client.api._version = client.api._retrieve_server_version()
+        # Private SDK members, not in types-docker.
+        client.api._version = client.api._retrieve_server_version()  # type: ignore[attr-defined]
     except Exception as exc:
         error = classify(exc, node)
         if error.kind == ErrorKind.UNREACHABLE:
@@ -144,7 +149,7 @@ class _Replay:
     def __init__(self, data: bytes) -> None:
         self._data = data
 
-    def makefile(self, mode: str):
+    def makefile(self, mode: str) -> io.BytesIO:
         return io.BytesIO(self._data)
 
 
@@ -197,7 +202,8 @@ def http_on_node(
             if not chunk:
                 break
             received += chunk
-        response = http.client.HTTPResponse(_Replay(bytes(received)), method=method)
+        # http.client only calls makefile() on its "socket".
+        response = http.client.HTTPResponse(_Replay(bytes(received)), method=method)  # type: ignore[arg-type]
         response.begin()
         raw = response.read().decode("utf-8", "replace")
     except (OSError, EOFError, paramiko.SSHException, http.client.HTTPException) as exc:

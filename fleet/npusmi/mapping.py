@@ -83,7 +83,8 @@ def parse_mapping(text: str | bytes) -> NpuMapping:
     seen_chips: set[tuple[int, int]] = set()
     seen_logic: set[int] = set()
     for line in lines[1:]:
-        values = read_cell(line.text.strip(), columns, line)
+        # Each column's kind fixes its value's type (npu_id INT, chip_name NAME, ...).
+        values: dict[str, Any] = read_cell(line.text.strip(), columns, line)
         chip = ChipMapping(
             npu_id=values["npu_id"],
             chip_id=values["chip_id"],

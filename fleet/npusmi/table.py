@@ -105,6 +105,13 @@ def split_cells(line: Line) -> list[str]:
     return [cell.strip() for cell in text[1:-1].split("|")]
 
 
+def _after_space(text: str, pos: int) -> int:
+    r"""The position after the whitespace at `pos` (r"\s*" always matches)."""
+    match = _SPACE.match(text, pos)
+    assert match is not None
+    return match.end()
+
+
 def read_columns(cell: str, words: Labels) -> tuple[Column, ...] | None:
     """The header words of one cell, or None when a word is not among `labels`."""
     columns: list[Column] = []
@@ -114,7 +121,7 @@ def read_columns(cell: str, words: Labels) -> tuple[Column, ...] | None:
             match = pattern.match(cell, pos)
             if match:
                 columns.append(Column(key, kind, match.group(0)))
-                pos = _SPACE.match(cell, match.end()).end()
+                pos = _after_space(cell, match.end())
                 break
         else:
             return None
@@ -161,7 +168,7 @@ def read_cell(cell: str, columns: tuple[Column, ...], line: Line) -> dict[str, C
     values: dict[str, Cell] = {}
     pos = 0
     for index, column in enumerate(columns):
-        pos = _SPACE.match(cell, pos).end()
+        pos = _after_space(cell, pos)
         last = index == len(columns) - 1
         if column.kind in (Kind.NAME, Kind.TEXT) and last:
             text = cell[pos:].strip()

@@ -5,7 +5,8 @@ from __future__ import annotations
 import contextlib
 import threading
 import traceback
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import paramiko
 from django.conf import settings
@@ -91,7 +92,7 @@ class Runner:
         """Stop the remote work after a cancel."""
         self.on_failure()
 
-    def _safely(self, action) -> None:
+    def _safely(self, action: Callable[[], None]) -> None:
         try:
             action()
         except Exception as exc:
@@ -113,7 +114,7 @@ class Runner:
             raise Cancelled
 
     # Steps.
-    def _set_step(self, name: str, **values) -> None:
+    def _set_step(self, name: str, **values: Any) -> None:
         for step in self.job.steps:
             if step["name"] == name:
                 step.update(values)

@@ -159,7 +159,7 @@ class BuildRunner(Runner):
                     rm=True,
                     forcerm=True,
                     pull=False,
-                    timeout=build_timeout(),
+                    timeout=build_timeout(),  # type: ignore[arg-type]  # requests takes a float
                 )
             with self.step("build"):
                 self._follow(stream)
