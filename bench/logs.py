@@ -107,10 +107,10 @@ def setup(db_url: str) -> dict:
 
 
 def make_deployment(ctx: dict, node, image: str, name: str):
+    from jobs.catalog.services.catalog_edits import ensure_seed_catalog
+    from jobs.catalog.services.recipes import create_recipe
     from jobs.choices import DeploymentStatus, JobKind, JobStatus
     from jobs.models import Deployment, Job
-    from jobs.services.catalog_edits import ensure_seed_catalog
-    from jobs.services.recipes import create_recipe
 
     ensure_seed_catalog()  # an emptied benchmark database has lost the migrated catalog
     recipe = create_recipe(

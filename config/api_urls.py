@@ -6,8 +6,9 @@ from rest_framework.routers import DefaultRouter
 from config.tokens import ObtainTokenView, TokenListView, TokenRevokeView
 from fleet.api import booking
 from fleet.api.views import CardSampleViewSet, CardViewSet, NodeViewSet
-from jobs.api import catalog, images, policy, recipes, serve
+from jobs.api import images, policy, serve
 from jobs.api.jobs import DeploymentViewSet, JobViewSet
+from jobs.catalog.api import catalog, recipes
 
 router = DefaultRouter()
 router.register("nodes", NodeViewSet, basename="node")

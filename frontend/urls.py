@@ -26,7 +26,7 @@ urlpatterns = [
     path("nodes/<int:pk>/host-key/scan/", views_fleet.node_scan_key, name="node-scan-key"),
     path("nodes/<int:pk>/probe/", views_fleet.node_probe, name="node-probe"),
     path("bookings/", include("frontend.urls_booking")),
-    path("", include("frontend.urls_recipes")),
+    path("", include("jobs.catalog.pages.urls")),
     path("", include("frontend.urls_jobs")),
     path("", include("frontend.urls_images")),
 ]

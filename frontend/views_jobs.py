@@ -23,6 +23,10 @@ from fleet.models import Booking, Node, Team
 from fleet.reachability import NODE_CHECKS, node_problem, reachable
 from fleet.validators import as_id
 from frontend.forms_jobs import DeployForm
+from jobs.catalog.planning import ERROR, WARNING, Message
+from jobs.catalog.services.placement import placement_for
+from jobs.catalog.services.recipes import review
+from jobs.catalog.services.rendering import render_version
 from jobs.choices import (
     BOOKING_LABEL,
     FINISHED_JOB_STATUSES,
@@ -33,13 +37,9 @@ from jobs.choices import (
     RecipeKind,
 )
 from jobs.models import Deployment, Job, RecipeVersion
-from jobs.planning import ERROR, WARNING, Message
 from jobs.runners.deploy import LATENCY_KEYS
 from jobs.services import deployments as deployment_services
 from jobs.services import jobs as job_services
-from jobs.services.placement import placement_for
-from jobs.services.recipes import review
-from jobs.services.rendering import render_version
 
 PAGE_SIZE = 50
 RETRYABLE = (JobStatus.FAILED, JobStatus.CANCELLED)

@@ -6,6 +6,7 @@ from typing import Any
 
 from django.contrib import admin
 
+from jobs.catalog.services import catalog_edits
 from jobs.models import (
     AllowedImagePrefix,
     AscendSpeedSetting,
@@ -20,7 +21,6 @@ from jobs.models import (
     SoftwareStack,
     VllmVersion,
 )
-from jobs.services import catalog_edits
 from jobs.services import policy as policy_services
 
 PROVENANCE = ("seed", "seed_line", "seed_table", "printed", "provenance", "edited_by", "edited_at")

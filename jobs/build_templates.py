@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
-# Table 1 of seed 000 (AscendCloud 6.3.909, vLLM 0.6.0); catalog_data/base_images.json row 1.
+# Table 1 of seed 000 (AscendCloud 6.3.909, vLLM 0.6.0); jobs/catalog/data/base_images.json row 1.
 INFERENCE_BASE_IMAGE = (
     "swr.cn-southwest-2.myhuaweicloud.com/atelier/pytorch_2_1_ascend:"
     "pytorch_2.1.0-cann_8.0.rc3-py_3.9-hce_2.0.2406-aarch64-snt9b-20240910112800-2a95df3"

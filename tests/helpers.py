@@ -21,7 +21,7 @@ def onboard(admin, dev: DevsimNode, name: str | None = None, **overrides) -> Nod
 
 def tp1_version(member_user, team):
     """The current version of a one-card qwen2-7b recipe on the stand-in image."""
-    from jobs.services.recipes import create_recipe
+    from jobs.catalog.services.recipes import create_recipe
 
     return create_recipe(
         member_user,

@@ -17,7 +17,7 @@ from rest_framework.response import Response
 from fleet.api.fields import as_id, bounded_float
 from fleet.errors import Invalid
 from fleet.models import Team
-from jobs.api.recipe_serializers import MessageSerializer
+from jobs.catalog.api.recipe_serializers import MessageSerializer
 from jobs.services.serve import plan_serving, serve_model
 
 MAX_HOURS = 24 * 366

@@ -1,16 +1,16 @@
-"""Load the catalog transcribed from the manuals (jobs/catalog_data) into the database."""
+"""Load the catalog transcribed from the manuals (jobs/catalog/data) into the database."""
 
 import json
 from importlib import resources
 
 from django.db import migrations
 
-from jobs import catalog_data as seed
+from jobs.catalog import data as seed
 
 
 def _vllm_meta():
     """The raw vllm.json (fallback reasons are not in the typed loader)."""
-    text = resources.files("jobs.catalog_data").joinpath("vllm.json").read_text(encoding="utf-8")
+    text = resources.files("jobs.catalog.data").joinpath("vllm.json").read_text(encoding="utf-8")
     return json.loads(text)
 
 
@@ -167,7 +167,7 @@ def load(apps, schema_editor):
     raw_keys = {
         raw["row"]: raw["model_keys"]
         for raw in json.loads(
-            resources.files("jobs.catalog_data").joinpath("llamafactory.json").read_text(encoding="utf-8")
+            resources.files("jobs.catalog.data").joinpath("llamafactory.json").read_text(encoding="utf-8")
         )["rows"]
     }
     LlamaFactorySetting.objects.bulk_create(

@@ -14,6 +14,9 @@ from docker.errors import APIError
 from fleet.remote import RemoteError, pool
 from fleet.services.nodes import target_for as ssh_target
 from jobs import choices
+from jobs.catalog.services.placement import placement_for as target_for
+from jobs.catalog.services.recipes import review
+from jobs.catalog.services.rendering import render_version
 from jobs.choices import DeploymentStatus, JobStatus
 from jobs.docker_api import docker_on, http_on_node
 from jobs.follow import Control, follow_in_thread
@@ -21,9 +24,6 @@ from jobs.models import Deployment, Job
 from jobs.runners.base import Runner, StepFailed
 from jobs.services import policy, ports
 from jobs.services.deployments import check_booking
-from jobs.services.placement import placement_for as target_for
-from jobs.services.recipes import review
-from jobs.services.rendering import render_version
 
 READY_LINES = ("Application startup complete.", "Uvicorn running on")
 READY_LINE_GRACE = 3.0  # seconds to wait for a ready line after /v1/models already answered

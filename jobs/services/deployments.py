@@ -16,13 +16,13 @@ from fleet.models import Booking, Node
 from fleet.permissions import Action
 from fleet.reachability import node_problem
 from jobs import choices
+from jobs.catalog.services.placement import placement_for as target_for
+from jobs.catalog.services.recipes import RecipeInvalid, review, split_messages
+from jobs.catalog.services.rendering import render_version
 from jobs.choices import DeploymentStatus, JobKind, JobStatus, RecipeKind
 from jobs.models import Deployment, Job, RecipeVersion
 from jobs.services import policy, ports
 from jobs.services.jobs import create_job
-from jobs.services.placement import placement_for as target_for
-from jobs.services.recipes import RecipeInvalid, review, split_messages
-from jobs.services.rendering import render_version
 
 log = logging.getLogger(__name__)
 

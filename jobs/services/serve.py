@@ -41,19 +41,25 @@ from fleet.booking.rules import check_member
 from fleet.booking.services import book_cards
 from fleet.errors import Invalid
 from fleet.models import Booking, Node, Team
+from jobs.catalog.planning import ERROR, Message, lookup
+from jobs.catalog.planning.generic import k_label
+from jobs.catalog.planning.memory import card_memory_gb, describe_memory, table_column
+from jobs.catalog.planning.source import catalog, using
+from jobs.catalog.services.catalog import DbCatalog, catalog_lines
+from jobs.catalog.services.placement import placement_for
+from jobs.catalog.services.recipe_specs import content_of
+from jobs.catalog.services.recipes import (
+    RecipeInvalid,
+    create_recipe,
+    edit_recipe,
+    review,
+    split_messages,
+)
+from jobs.catalog.services.rendering import render_content
 from jobs.choices import DEFAULT_VLLM_VERSION, RecipeKind
 from jobs.models import Deployment, Job, Recipe, RecipeVersion
-from jobs.planning import ERROR, Message, lookup
-from jobs.planning.generic import k_label
-from jobs.planning.memory import card_memory_gb, describe_memory, table_column
-from jobs.planning.source import catalog, using
 from jobs.services import policy, ports
-from jobs.services.catalog import DbCatalog, catalog_lines
 from jobs.services.deployments import deploy
-from jobs.services.placement import placement_for
-from jobs.services.recipe_specs import content_of
-from jobs.services.recipes import RecipeInvalid, create_recipe, edit_recipe, review, split_messages
-from jobs.services.rendering import render_content
 
 RECIPE_PREFIX = "serve-"
 DEFAULT_PORT = 8080  # vLLM's port in the manuals' launch commands

@@ -9,12 +9,12 @@ from django.db import connection, connections
 
 from fleet.errors import Conflict
 from fleet.models import Node
+from jobs.catalog.services.catalog_edits import ensure_seed_catalog
+from jobs.catalog.services.recipes import create_recipe
 from jobs.choices import DeploymentStatus, JobKind
 from jobs.models import Deployment, Job
 from jobs.services import deployments
 from jobs.services import jobs as job_services
-from jobs.services.catalog_edits import ensure_seed_catalog
-from jobs.services.recipes import create_recipe
 
 pytestmark = [
     pytest.mark.skipif(

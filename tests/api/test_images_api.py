@@ -12,16 +12,17 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from fleet.errors import Invalid
 from fleet.models import Node
 from jobs.build_templates import INFERENCE_BASE_IMAGE
+from jobs.catalog.services import recipes
+from jobs.catalog.services.catalog_edits import ensure_seed_catalog
 from jobs.choices import DeploymentStatus, JobKind, JobStatus
 from jobs.models import Deployment, Job, NodeImage
 from jobs.runners.build import uploaded_files
-from jobs.services import images, recipes
-from jobs.services.catalog_edits import ensure_seed_catalog
+from jobs.services import images
 
 pytestmark = pytest.mark.django_db
 
 DOCKERFILE = "FROM npufleet/busybox:local\nRUN echo hi\n"
-CATALOG = Path(__file__).resolve().parents[2] / "jobs" / "catalog_data" / "base_images.json"
+CATALOG = Path(__file__).resolve().parents[2] / "jobs" / "catalog" / "data" / "base_images.json"
 
 
 @pytest.fixture(autouse=True)

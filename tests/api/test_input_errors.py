@@ -344,8 +344,8 @@ def test_validators_refuse_a_trailing_newline(check, value):
 
 @pytest.fixture
 def node_with_a_deployment(node, team, member_user):
+    from jobs.catalog.services import recipes
     from jobs.models import Deployment
-    from jobs.services import recipes
 
     recipe = recipes.create_recipe(
         member_user,
@@ -389,7 +389,7 @@ def test_deleting_a_node_still_used_on_its_page_says_so(client, admin_user, node
 
 @pytest.mark.parametrize("ref", ["²", "٣", "9" * 5000])
 def test_pages_take_odd_ids_without_crashing(member_page, node, team, member_user, ref):
-    from jobs.services import recipes
+    from jobs.catalog.services import recipes
 
     recipe = recipes.create_recipe(
         member_user,

@@ -41,9 +41,9 @@ from fleet.booking import services as booking_services
 from fleet.booking.choices import NotificationKind
 from fleet.choices import HostKeyStatus, TeamRole
 from fleet.models import Card, CardSample, Membership, Node, Notification
+from jobs.catalog.services import recipes
 from jobs.choices import DeploymentStatus, JobKind, JobStatus
 from jobs.models import Deployment, Job, LogChunk, NodeImage
-from jobs.services import recipes
 from tests.conftest import PASSWORD
 
 pytestmark = pytest.mark.django_db

@@ -32,12 +32,12 @@ from fleet.booking.services import book_cards
 from fleet.errors import Conflict, NotAllowed
 from fleet.models import Card, Membership, Node
 from fleet.streams import broadcast_node
+from jobs.catalog.services.catalog_edits import ensure_seed_catalog
+from jobs.catalog.services.recipes import create_recipe
 from jobs.choices import DeploymentStatus, JobKind, JobStatus
 from jobs.models import Deployment, Job, NodeImage
 from jobs.services import deployments, images
 from jobs.services import jobs as job_services
-from jobs.services.catalog_edits import ensure_seed_catalog
-from jobs.services.recipes import create_recipe
 from jobs.streams import LogWriter
 from tests.conftest import PASSWORD
 

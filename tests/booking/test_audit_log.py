@@ -27,9 +27,10 @@ from fleet.choices import HostKeyStatus, TeamRole
 from fleet.models import AuditEntry, Membership, Node
 from fleet.remote import ErrorKind, RemoteError
 from fleet.services import nodes, probing
+from jobs.catalog.services import catalog_edits, recipes
 from jobs.choices import DeploymentStatus, JobKind, JobStatus
 from jobs.models import CardRequirement, Deployment, Job, NodeImage
-from jobs.services import catalog_edits, deployments, images, recipes
+from jobs.services import deployments, images
 from jobs.services import jobs as job_services
 from tests.frontend.conftest import openssh_private_key, public_host_key
 

@@ -99,7 +99,7 @@ def test_demo_setup_books_for_vision_and_says_so(admin_user, team, monkeypatch):
 
     from devsim import serving_image
     from fleet.management.commands.demo_setup import Command
-    from jobs.services.catalog_edits import ensure_seed_catalog
+    from jobs.catalog.services.catalog_edits import ensure_seed_catalog
     from tests.booking.conftest import make_node
 
     monkeypatch.setattr(serving_image, "ensure_serving_image", lambda: None)  # no docker here

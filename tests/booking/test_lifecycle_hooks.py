@@ -13,10 +13,10 @@ from django.utils import timezone
 from fleet.booking import hooks
 from fleet.booking.lifecycle import run_lifecycle
 from fleet.booking.services import book_cards
+from jobs.catalog.services.recipes import create_recipe
 from jobs.choices import DeploymentStatus
 from jobs.models import Deployment
 from jobs.services import booking_hooks
-from jobs.services.recipes import create_recipe
 
 
 def test_the_job_engines_hooks_are_registered():

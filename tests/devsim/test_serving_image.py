@@ -25,8 +25,8 @@ from docker.models.containers import Container
 from devsim import serving_image
 from devsim.client import DevsimFleet, wait_for
 from devsim.serving_image import HASH_LABEL, IMAGE, content_hash, ensure_serving_image
-from jobs.planning import RecipeSpec
-from jobs.render import AscendPaths, launch_argv, render_deployment
+from jobs.catalog.planning import RecipeSpec
+from jobs.catalog.render import AscendPaths, launch_argv, render_deployment
 from tests.devsim.layout import processes
 
 LABELS = {"npufleet.devsim": "1"}

@@ -17,10 +17,10 @@ from django.urls import reverse
 
 from fleet.management.commands.demo_setup import book_demo_cards
 from fleet.models import Membership, Team
+from jobs.catalog.services.catalog_edits import ensure_seed_catalog
+from jobs.catalog.services.recipes import create_demo_recipes
 from jobs.models import Deployment
 from jobs.services import jobs as job_services
-from jobs.services.catalog_edits import ensure_seed_catalog
-from jobs.services.recipes import create_demo_recipes
 from tests.conftest import PASSWORD
 from tests.frontend.conftest import make_node
 

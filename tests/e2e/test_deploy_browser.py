@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
+from jobs.catalog.services.catalog_edits import ensure_seed_catalog
 from jobs.models import Deployment, Job, LogChunk
-from jobs.services.catalog_edits import ensure_seed_catalog
 from jobs.tasks import run_job
 from tests.conftest import PASSWORD, TEST_PREFIX
 from tests.e2e.conftest import login, off_loop, wait_for_js

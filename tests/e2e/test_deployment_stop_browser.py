@@ -8,9 +8,9 @@ import pytest
 from django.utils import timezone
 
 from fleet.booking.services import book_cards
+from jobs.catalog.services.catalog_edits import ensure_seed_catalog
 from jobs.choices import DeploymentStatus
 from jobs.models import Deployment, Job
-from jobs.services.catalog_edits import ensure_seed_catalog
 from tests.conftest import PASSWORD
 from tests.e2e.conftest import login
 from tests.frontend.conftest import make_node

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from jobs.services import recipes
-from jobs.services.catalog_edits import ensure_seed_catalog
+from jobs.catalog.services import recipes
+from jobs.catalog.services.catalog_edits import ensure_seed_catalog
 from tests.conftest import PASSWORD
 from tests.e2e.conftest import login
 from tests.recipes.conftest import inference, make_node

@@ -7,9 +7,9 @@ import re
 import pytest
 from playwright.sync_api import expect
 
+from jobs.catalog.services.catalog_edits import ensure_seed_catalog
 from jobs.choices import DeploymentStatus, JobStatus
 from jobs.models import Deployment, Job
-from jobs.services.catalog_edits import ensure_seed_catalog
 from jobs.services.jobs import finish
 from tests.conftest import PASSWORD
 from tests.e2e.conftest import login, off_loop

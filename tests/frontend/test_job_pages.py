@@ -10,11 +10,11 @@ from django.utils import timezone
 
 from fleet.booking.services import book_cards
 from fleet.models import Membership
+from jobs.catalog.services.recipes import create_recipe
 from jobs.choices import DeploymentStatus, JobKind, JobStatus
 from jobs.models import Deployment, Job
 from jobs.services.deployments import DEPLOY_STEPS
 from jobs.services.jobs import create_job
-from jobs.services.recipes import create_recipe
 from tests.frontend.conftest import attr, by_testid, elements, make_node, walk
 
 pytestmark = pytest.mark.django_db

@@ -12,7 +12,7 @@ from django.test import Client
 from django.urls import reverse
 
 from frontend.views_redoc import CDN_LOGO
-from jobs.services.recipes import create_recipe
+from jobs.catalog.services.recipes import create_recipe
 from tests.frontend.conftest import by_testid, make_node
 
 pytestmark = pytest.mark.django_db

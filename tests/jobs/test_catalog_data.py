@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from jobs import catalog_data as catalog
+from jobs.catalog import data as catalog
 
 SEEDS_DIR = Path(
     os.environ.get("NPUFLEET_SEEDS_DIR", Path(__file__).resolve().parents[3] / "shared" / "seeds")

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from jobs import catalog_data as catalog
-from jobs.planning import (
+from jobs.catalog import data as catalog
+from jobs.catalog.planning import (
     ERROR,
     WARNING,
     Message,

@@ -6,7 +6,7 @@ import pytest
 
 from fleet.models import Node
 from jobs import policy
-from jobs.render import render_docker_run
+from jobs.catalog.render import render_docker_run
 from jobs.services.policy import image_allowed_on
 
 MANUALS = "swr.cn-southwest-2.myhuaweicloud.com/atelier/"

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from jobs.planning import Mount, RecipeSpec
-from jobs.render import (
+from jobs.catalog.planning import Mount, RecipeSpec
+from jobs.catalog.render import (
     AscendPaths,
     RenderError,
     launch_argv,

@@ -113,7 +113,7 @@ def test_plan_prefers_the_partly_used_half(member_user, team, other_team):
 
 
 def test_plan_takes_the_image_and_weights_of_the_teams_recipe(member_user, team):
-    from jobs.services.recipes import create_recipe
+    from jobs.catalog.services.recipes import create_recipe
 
     make_node("node-a")
     create_recipe(

@@ -12,7 +12,7 @@ from django.utils import timezone
 from devsim.serving_image import IMAGE, ensure_serving_image
 from fleet.booking.services import book_cards
 from fleet.services import probing
-from jobs.services.recipes import create_recipe
+from jobs.catalog.services.recipes import create_recipe
 from tests.helpers import onboard
 
 
@@ -99,7 +99,7 @@ def booking(engine_node, member_user, team):
 @pytest.fixture
 def catalog(db):
     """The manuals' catalog, reloaded when a transactional test flushed it."""
-    from jobs.services.catalog_edits import ensure_seed_catalog
+    from jobs.catalog.services.catalog_edits import ensure_seed_catalog
 
     ensure_seed_catalog()
 
@@ -125,8 +125,8 @@ def recipe(catalog, member_user, team, serving_image):
 
 def deploy_slow(member_user, recipe, booking, startup_seconds: int):
     """Deploy a version whose server takes its time to start; returns (deployment, job)."""
+    from jobs.catalog.services.recipes import edit_recipe
     from jobs.services import deployments
-    from jobs.services.recipes import edit_recipe
 
     version = edit_recipe(
         member_user,

@@ -288,7 +288,7 @@ def test_build_over_its_time_limit_fails_and_stops_on_the_node(
 
 
 def _deployment_using(tag: str, node, team, member_user, status: str) -> Deployment:
-    from jobs.services.recipes import create_recipe
+    from jobs.catalog.services.recipes import create_recipe
 
     recipe = create_recipe(
         member_user,

@@ -102,7 +102,7 @@ def test_deploy_refused_when_another_container_holds_the_card(
 def test_failing_server_fails_the_job_with_exit_code_and_frees_the_cards(
     booking, recipe, member_user, team
 ):
-    from jobs.services.recipes import edit_recipe
+    from jobs.catalog.services.recipes import edit_recipe
 
     version = edit_recipe(
         member_user,

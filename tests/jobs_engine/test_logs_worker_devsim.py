@@ -16,11 +16,11 @@ import redis
 from django.conf import settings
 
 from devsim.client import wait_for
+from jobs.catalog.services.recipes import edit_recipe
 from jobs.choices import JobStatus
 from jobs.follow import ALIVE_KEY
 from jobs.models import Deployment, Job, LogChunk
 from jobs.services import deployments
-from jobs.services.recipes import edit_recipe
 from jobs.tasks import run_job
 from tests.conftest import TEST_PREFIX
 from tests.jobs_engine.containers import drain

@@ -20,10 +20,10 @@ from fleet.choices import CheckStatus, Health, NodeStatus
 from fleet.errors import Conflict
 from fleet.models import Card, Node
 from fleet.streams import node_summary
+from jobs.catalog.services.recipes import create_recipe
 from jobs.choices import DeploymentStatus, JobKind, JobStatus
 from jobs.models import Deployment, Job
 from jobs.services import deployments
-from jobs.services.recipes import create_recipe
 
 pytestmark = pytest.mark.django_db
 

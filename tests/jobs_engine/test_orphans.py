@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from fleet.models import Node
+from jobs.catalog.services.recipes import create_recipe
 from jobs.choices import DeploymentStatus, JobKind, JobStatus
 from jobs.models import Deployment, Job
-from jobs.services.recipes import create_recipe
 from jobs.services.reconcile import dead_deployments
 
 pytestmark = pytest.mark.django_db

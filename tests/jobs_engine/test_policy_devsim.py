@@ -17,12 +17,12 @@ import docker
 import pytest
 
 from fleet.models import AuditEntry
+from jobs.catalog.render import Command
+from jobs.catalog.services.recipes import create_recipe
 from jobs.choices import DeploymentStatus, JobStatus
 from jobs.models import Deployment, Job, LogChunk, PolicyException
 from jobs.policy import PolicyRefused
-from jobs.render import Command
 from jobs.services import deployments, images
-from jobs.services.recipes import create_recipe
 from jobs.tasks import run_job
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.devsim]

@@ -20,11 +20,11 @@ from fleet.booking.services import book_cards
 from fleet.errors import Conflict
 from fleet.models import Booking, Node
 from fleet.services import probing
+from jobs.catalog.services.recipes import edit_recipe
 from jobs.choices import DeploymentStatus, JobStatus
 from jobs.docker_api import http_on_node
 from jobs.models import Deployment, Job, LogChunk
 from jobs.services import deployments, ports
-from jobs.services.recipes import edit_recipe
 from jobs.tasks import run_job
 from tests.helpers import onboard
 

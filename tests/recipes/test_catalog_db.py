@@ -13,7 +13,11 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from fleet.errors import Invalid, NotAllowed
-from jobs import catalog_data
+from jobs.catalog import data as catalog_data
+from jobs.catalog.planning import ERROR, NodeFacts, RecipeSpec, validate_recipe
+from jobs.catalog.services import catalog_edits, recipes
+from jobs.catalog.services.catalog import DbCatalog, catalog_lines, export_cells
+from jobs.catalog.services.placement import placement_for
 from jobs.models import (
     AscendSpeedSetting,
     BaseImage,
@@ -24,10 +28,6 @@ from jobs.models import (
     SoftwareStack,
     VllmVersion,
 )
-from jobs.planning import ERROR, NodeFacts, RecipeSpec, validate_recipe
-from jobs.services import catalog_edits, recipes
-from jobs.services.catalog import DbCatalog, catalog_lines, export_cells
-from jobs.services.placement import placement_for
 from tests.recipes.conftest import inference
 
 pytestmark = pytest.mark.django_db

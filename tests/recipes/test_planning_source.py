@@ -7,10 +7,16 @@ from types import SimpleNamespace
 
 import pytest
 
-from jobs import catalog_data
-from jobs.catalog_data import CardCell
-from jobs.planning import NodeFacts, RecipeSpec, TrainingSpec, validate_recipe, validate_training
-from jobs.planning.source import active, using
+from jobs.catalog import data as catalog_data
+from jobs.catalog.data import CardCell
+from jobs.catalog.planning import (
+    NodeFacts,
+    RecipeSpec,
+    TrainingSpec,
+    validate_recipe,
+    validate_training,
+)
+from jobs.catalog.planning.source import active, using
 
 N32 = NodeFacts(chip_name="910B4", card_count=8)
 

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import pytest
 
+from fleet.booking.models import Membership
 from fleet.errors import Conflict, Invalid, NotAllowed
-from fleet.models import Card, Membership
+from fleet.models import Card
+from jobs.catalog.services import recipes
+from jobs.catalog.services.placement import GENERIC_LABEL, parse_cards, placement_for
 from jobs.models import Recipe, RecipeVersion
-from jobs.services import recipes
-from jobs.services.placement import GENERIC_LABEL, parse_cards, placement_for
 from tests.recipes.conftest import IMAGE, inference
 
 pytestmark = pytest.mark.django_db

@@ -6,9 +6,9 @@ import pytest
 from django.contrib.auth import get_user_model
 
 from fleet.models import Membership, Node
+from jobs.catalog.services.recipes import create_recipe
 from jobs.choices import JobKind
 from jobs.models import Deployment, Job
-from jobs.services.recipes import create_recipe
 from jobs.streams import LogWriter
 
 

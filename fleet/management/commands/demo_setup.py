@@ -123,7 +123,7 @@ class Command(BaseCommand):
     def _jobs(self, admin) -> None:
         """The stand-in serving image, the manuals' example recipes, a booking to deploy on."""
         from devsim.serving_image import ensure_serving_image
-        from jobs.services.recipes import create_demo_recipes
+        from jobs.catalog.services.recipes import create_demo_recipes
 
         ensure_serving_image()
         from jobs.models import AllowedImagePrefix

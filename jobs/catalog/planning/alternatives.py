@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from jobs.planning import lookup
-from jobs.planning.generic import k_label
-from jobs.planning.inference import check_recipe
-from jobs.planning.memory import CHIPS_BY_GB, card_memory_gb, table_column
-from jobs.planning.source import catalog
-from jobs.planning.types import ERROR, Alternative, NodeFacts, RecipeSpec
+from jobs.catalog.planning import lookup
+from jobs.catalog.planning.generic import k_label
+from jobs.catalog.planning.inference import check_recipe
+from jobs.catalog.planning.memory import CHIPS_BY_GB, card_memory_gb, table_column
+from jobs.catalog.planning.source import catalog
+from jobs.catalog.planning.types import ERROR, Alternative, NodeFacts, RecipeSpec
 
 MAX_ALTERNATIVES = 4
 

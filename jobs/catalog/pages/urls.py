@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from frontend import views_catalog, views_recipes
+from jobs.catalog.pages import views_catalog, views_recipes
 
 urlpatterns = [
     path("recipes/", views_recipes.recipe_list, name="recipe-list"),

@@ -18,7 +18,7 @@ from rest_framework.response import Response
 from fleet.api.fields import as_id
 from fleet.errors import Invalid
 from fleet.models import Card, Node
-from jobs.api.recipe_serializers import (
+from jobs.catalog.api.recipe_serializers import (
     DraftSerializer,
     RecipeCreateSerializer,
     RecipeSerializer,
@@ -27,9 +27,9 @@ from jobs.api.recipe_serializers import (
     RenderSerializer,
     ReviewSerializer,
 )
+from jobs.catalog.services import recipes
+from jobs.catalog.services.placement import Placement, parse_cards, placement_for
 from jobs.models import Recipe, RecipeVersion
-from jobs.services import recipes
-from jobs.services.placement import Placement, parse_cards, placement_for
 
 TARGET_PARAMS = [
     OpenApiParameter(

@@ -7,7 +7,7 @@ from typing import Any
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from jobs.catalog_data import CardRow, QuantRow
+from jobs.catalog.data import CardRow, QuantRow
 from jobs.choices import CARD_TABLE_GB
 from jobs.models import (
     AscendSpeedSetting,

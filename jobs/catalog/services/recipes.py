@@ -15,30 +15,29 @@ from django.utils import timezone
 
 from fleet.booking import audit
 from fleet.booking.choices import AuditAction, AuditObject
+from fleet.booking.models import Team
 from fleet.errors import Conflict, Invalid, NotAllowed
-from fleet.models import Team
-from jobs.choices import RecipeKind
-from jobs.models import Recipe, RecipeVersion
-from jobs.planning import (
+from jobs.catalog.planning import (
     ERROR,
     Message,
     lookup,
     validate_recipe,
     validate_training,
 )
-from jobs.planning.source import using
-from jobs.services.catalog import DbCatalog
-from jobs.services.placement import GENERIC_PLACEMENT, Placement
-from jobs.services.recipe_checks import shape_messages
-from jobs.services.recipe_specs import content_of, recipe_spec, training_spec
-from jobs.services.rendering import Rendered, render_content, render_version
+from jobs.catalog.planning.source import using
+from jobs.catalog.services.catalog import DbCatalog
+from jobs.catalog.services.placement import GENERIC_PLACEMENT, Placement
+from jobs.catalog.services.recipe_checks import shape_messages
+from jobs.catalog.services.recipe_specs import content_of, recipe_spec, training_spec
+from jobs.catalog.services.rendering import Rendered, render_content, render_version
+from jobs.choices import RecipeKind
+from jobs.models import Recipe, RecipeVersion
 
 __all__ = [
     "RecipeInvalid",
     "Rendered",
     "archive_recipe",
     "content_of",
-    "create_demo_recipes",
     "create_recipe",
     "edit_recipe",
     "render_content",
@@ -214,66 +213,3 @@ def _audit(action, actor, recipe: Recipe, what: str, reason: str, changes: dict)
     audit.record(
         action, actor, summary, team=recipe.team, reason=reason, changes=changes, about=about
     )
-
-
-# ------------------------------------------------------------------ demo
-
-DEMO_IMAGE = "npufleet/vllm-sim:local"
-DEMO_RECIPES: tuple[tuple[str, str, dict[str, Any]], ...] = (
-    (
-        "qwen2-7b-tp1",
-        RecipeKind.INFERENCE,
-        {
-            "model": "qwen2-7b",
-            "weights_path": "/data/models/Qwen2-7B",
-            "served_model_name": "qwen2-7b",
-            "env": {"USE_PFA_HIGH_PRECISION_MODE": "1"},
-        },
-    ),
-    (
-        "llama2-13b-tp2",
-        RecipeKind.INFERENCE,
-        {
-            "model": "llama2-13b",
-            "weights_path": "/data/models/Llama-2-13b-chat-hf",
-            "served_model_name": "llama2-13b",
-            "tensor_parallel_size": 2,
-            "max_model_len": 16384,
-            "max_num_batched_tokens": 16384,
-        },
-    ),
-    (
-        "llama2-7b-pretrain",
-        RecipeKind.TRAINING,
-        {
-            "model": "llama2-7b",
-            "weights_path": "/data/models/Llama-2-7b-hf",
-            "framework": "ascendspeed",
-            "strategy": "pretrain",
-            "tensor_parallel_size": 1,
-            "pipeline_parallel_size": 4,
-            "micro_batch_size": 1,
-        },
-    ),
-)
-
-
-def create_demo_recipes(admin: Any, team: Team | None = None) -> list[Recipe]:
-    """The manuals' example recipes for the demo (idempotent: existing names are kept)."""
-    team = team or Team.objects.order_by("pk").first()
-    if team is None:
-        raise Invalid("create a team before the demo recipes", field="team")
-    out = []
-    for name, kind, values in DEMO_RECIPES:
-        found = Recipe.objects.active().filter(team=team, name=name).first()
-        if found is None:
-            found = create_recipe(
-                admin,
-                team=team,
-                name=name,
-                kind=kind,
-                values={"image": DEMO_IMAGE, **values},
-                change_note="demo recipe from the manuals",
-            )
-        out.append(found)
-    return out

@@ -19,9 +19,9 @@ import shlex
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from jobs.planning import lookup
-from jobs.planning.generic import DTYPES, FORBIDDEN_HOME
-from jobs.planning.types import Mount, RecipeSpec
+from jobs.catalog.planning import lookup
+from jobs.catalog.planning.generic import DTYPES, FORBIDDEN_HOME
+from jobs.catalog.planning.types import Mount, RecipeSpec
 
 CONTAINER_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
 _COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from jobs.planning.types import NodeFacts
+from jobs.catalog.planning.types import NodeFacts
 
 # Keyed on the exact chip name npu-smi prints in its Name column.
 CARD_MEMORY_GB: dict[str, int] = {

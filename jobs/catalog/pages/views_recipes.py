@@ -14,16 +14,17 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
+from fleet.booking.models import Team
 from fleet.errors import DomainError, Invalid, NotAllowed
-from fleet.models import Node, Team
+from fleet.models import Node
 from fleet.validators import as_id
-from frontend.forms_recipes import RecipeForm, initial_from
+from jobs.catalog.pages.forms import RecipeForm, initial_from
+from jobs.catalog.planning import ERROR, Message
+from jobs.catalog.services import recipes
+from jobs.catalog.services.placement import GENERIC_LABEL, Placement, parse_cards, placement_for
+from jobs.catalog.services.recipe_specs import content_of
 from jobs.choices import RecipeKind
 from jobs.models import INFERENCE_FIELDS, TRAINING_FIELDS, Recipe
-from jobs.planning import ERROR, Message
-from jobs.services import recipes
-from jobs.services.placement import GENERIC_LABEL, Placement, parse_cards, placement_for
-from jobs.services.recipe_specs import content_of
 
 PAGE_SIZE = 50
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import difflib
 from dataclasses import dataclass
 
-from jobs.catalog_data import CardRow, QuantRow
-from jobs.planning.source import catalog
+from jobs.catalog.data import CardRow, QuantRow
+from jobs.catalog.planning.source import catalog
 
 SCHEMES = ("W4A16", "W8A8", "W8A16")
 

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from jobs.catalog_data import AscendSpeedRow, LlamaFactoryRow
-from jobs.planning.generic import TP_SIZES, err, mount_messages, warn
-from jobs.planning.source import catalog
-from jobs.planning.types import ERROR, Message, NodeFacts, TrainingSpec
+from jobs.catalog.data import AscendSpeedRow, LlamaFactoryRow
+from jobs.catalog.planning.generic import TP_SIZES, err, mount_messages, warn
+from jobs.catalog.planning.source import catalog
+from jobs.catalog.planning.types import ERROR, Message, NodeFacts, TrainingSpec
 
 FRAMEWORKS = ("ascendspeed", "llamafactory")
 STRATEGIES = {"ascendspeed": ("pretrain", "sft", "lora"), "llamafactory": ("lora", "full")}

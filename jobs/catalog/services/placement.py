@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 
 from fleet.errors import Invalid
 from fleet.models import Card, Node
-from jobs.planning import WARNING, Message, NodeFacts
-from jobs.render import AscendPaths
+from jobs.catalog.planning import WARNING, Message, NodeFacts
+from jobs.catalog.render import AscendPaths
 
 GENERIC_LABEL = "generic 8 x 64 GB node"
 GENERIC_FACTS = NodeFacts(chip_name="910B3", hbm_total_mb=65536, card_count=8)

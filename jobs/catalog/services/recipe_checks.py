@@ -12,10 +12,8 @@ import re
 from typing import Any
 
 from jobs import choices
-from jobs.choices import Dtype, Framework, KvCacheDtype, RecipeKind, Strategy
-from jobs.models.catalog import VERSION_RE
-from jobs.planning import ERROR, Message
-from jobs.render import (
+from jobs.catalog.planning import ERROR, Message
+from jobs.catalog.render import (
     ENV_KEY_RE,
     IMAGE_ID_RE,
     IMAGE_RE,
@@ -23,6 +21,8 @@ from jobs.render import (
     PATH_RE,
     RELATIVE_PATH_RE,
 )
+from jobs.choices import Dtype, Framework, KvCacheDtype, RecipeKind, Strategy
+from jobs.models.catalog import VERSION_RE
 
 EXTRA_ARG_RE = re.compile(r"--[A-Za-z0-9][A-Za-z0-9-]*(=.*)?", re.DOTALL)
 LIMITS: dict[str, tuple[int, int]] = {

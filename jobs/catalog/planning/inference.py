@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from jobs.planning import lookup
-from jobs.planning.generic import ERROR, err, generic_messages, warn
-from jobs.planning.memory import CHIPS_BY_GB, card_memory_gb, describe_memory, table_column
-from jobs.planning.source import catalog
-from jobs.planning.types import Message, NodeFacts, RecipeSpec
+from jobs.catalog.planning import lookup
+from jobs.catalog.planning.generic import ERROR, err, generic_messages, warn
+from jobs.catalog.planning.memory import CHIPS_BY_GB, card_memory_gb, describe_memory, table_column
+from jobs.catalog.planning.source import catalog
+from jobs.catalog.planning.types import Message, NodeFacts, RecipeSpec
 
 
 def _quant_messages(spec: RecipeSpec, key: str, scheme: str | None, version: str) -> list[Message]:

@@ -7,7 +7,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
-from jobs.services.catalog import export_cells
+from jobs.catalog.services.catalog import export_cells
 
 
 def _cell(value: int | None) -> str:

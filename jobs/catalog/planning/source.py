@@ -1,7 +1,7 @@
 """Where planning reads its tables: the shipped seed JSON by default, or an injected catalog."""
 
 # The Django layer keeps an admin-editable copy of the catalog in the database; it builds an
-# object with the same functions as jobs.catalog_data and activates it for one validation with
+# object with the same functions as jobs.catalog.data and activates it for one validation with
 # `using(...)` (or the `catalog=` argument of validate_recipe / validate_training). A context
 # variable keeps concurrent requests (threads or async tasks) from seeing each other's source.
 
@@ -12,8 +12,8 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any, Protocol
 
-from jobs import catalog_data
-from jobs.catalog_data import (
+from jobs.catalog import data as catalog_data
+from jobs.catalog.data import (
     AscendSpeedRow,
     CardRow,
     EnvRequirement,
@@ -24,7 +24,7 @@ from jobs.catalog_data import (
 
 
 class CatalogSource(Protocol):
-    """The catalog functions planning calls (jobs.catalog_data itself is one)."""
+    """The catalog functions planning calls (jobs.catalog.data itself is one)."""
 
     def vllm_versions(self) -> tuple[str, ...]: ...
     def card_versions(self) -> tuple[str, ...]: ...

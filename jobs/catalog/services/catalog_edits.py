@@ -13,6 +13,7 @@ from django.utils import timezone
 from fleet.booking import audit
 from fleet.booking.choices import AuditAction, AuditObject
 from fleet.errors import Invalid, NotAllowed
+from jobs.catalog.services.catalog import db_source
 from jobs.models import (
     AscendSpeedSetting,
     BaseImage,
@@ -24,7 +25,6 @@ from jobs.models import (
     VllmVersion,
 )
 from jobs.models.catalog import CatalogRow
-from jobs.services.catalog import db_source
 
 EDITABLE: dict[str, type[CatalogRow]] = {
     "card": CardRequirement,

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from jobs.planning.alternatives import suggest_alternatives
-from jobs.planning.inference import check_recipe
-from jobs.planning.memory import CARD_MEMORY_GB, card_memory_gb, table_column
-from jobs.planning.source import CatalogSource, using
-from jobs.planning.training import check_training
-from jobs.planning.types import (
+from jobs.catalog.planning.alternatives import suggest_alternatives
+from jobs.catalog.planning.inference import check_recipe
+from jobs.catalog.planning.memory import CARD_MEMORY_GB, card_memory_gb, table_column
+from jobs.catalog.planning.source import CatalogSource, using
+from jobs.catalog.planning.training import check_training
+from jobs.catalog.planning.types import (
     ERROR,
     WARNING,
     Alternative,

@@ -10,7 +10,7 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-from jobs.catalog_data.types import (
+from jobs.catalog.data.types import (
     AliasFamily,
     AscendSpeedRow,
     BaseImage,

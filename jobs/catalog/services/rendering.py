@@ -7,11 +7,17 @@ from typing import Any
 
 from fleet.errors import Invalid
 from jobs import choices
+from jobs.catalog.render import (
+    AscendPaths,
+    Command,
+    RenderError,
+    render_deployment,
+    render_docker_run,
+)
+from jobs.catalog.services.placement import Placement
+from jobs.catalog.services.recipe_specs import recipe_spec, weights_mount
 from jobs.choices import RecipeKind
 from jobs.models import RecipeVersion
-from jobs.render import AscendPaths, Command, RenderError, render_deployment, render_docker_run
-from jobs.services.placement import Placement
-from jobs.services.recipe_specs import recipe_spec, weights_mount
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,7 @@
 """The catalog as stored in the database: planning's view of it, the export and the browser."""
 
-# Planning (jobs.planning) reads its tables through a source object with the functions of
-# jobs.catalog_data; DbCatalog is that object built from the database rows, so admin edits take
+# Planning (jobs.catalog.planning) reads its tables through a source object with the functions of
+# jobs.catalog.data; DbCatalog is that object built from the database rows, so admin edits take
 # effect on the next validation. Rows straight from a seed build the same records as the JSON
 # loader (tests compare them); added or edited rows cite who added or changed them.
 
@@ -12,8 +12,8 @@ from functools import cached_property
 from typing import Any
 
 from fleet.errors import Invalid
-from jobs import catalog_data
-from jobs.catalog_data import (
+from jobs.catalog import data as catalog_data
+from jobs.catalog.data import (
     AscendSpeedRow,
     CardCell,
     CardRow,
@@ -24,7 +24,9 @@ from jobs.catalog_data import (
     Software,
     Source,
 )
-from jobs.catalog_data import BaseImage as BaseImageRecord
+from jobs.catalog.data import BaseImage as BaseImageRecord
+from jobs.catalog.planning import lookup
+from jobs.catalog.planning.source import using
 from jobs.models import (
     AscendSpeedSetting,
     BaseImage,
@@ -36,8 +38,6 @@ from jobs.models import (
     VllmVersion,
 )
 from jobs.models.catalog import CatalogRow
-from jobs.planning import lookup
-from jobs.planning.source import using
 
 
 @dataclass(frozen=True)
@@ -77,7 +77,7 @@ def db_source(row: CatalogRow, number: int, sub_row: int | None = None) -> Sourc
 
 
 class DbCatalog:
-    """The database catalog with the functions of jobs.catalog_data; tables load on first use."""
+    """The database catalog with the functions of jobs.catalog.data; tables load on first use."""
 
     @cached_property
     def _versions(self) -> dict[str, VllmVersion]:

@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from jobs import choices
+from jobs.catalog.planning import Mount, RecipeSpec, TrainingSpec
 from jobs.choices import RecipeKind
 from jobs.models import INFERENCE_FIELDS, TRAINING_FIELDS, RecipeVersion
 from jobs.models.recipe import CONTENT_FIELDS
-from jobs.planning import Mount, RecipeSpec, TrainingSpec
 
 DEFAULTS: dict[str, Any] = {
     f.name: f.get_default() for f in RecipeVersion._meta.concrete_fields if f.name in CONTENT_FIELDS

@@ -9,7 +9,7 @@ from rest_framework import mixins, status, viewsets
 from rest_framework.response import Response
 
 from fleet.api.permissions import AdminWritesOthersRead
-from jobs.api.catalog_serializers import (
+from jobs.catalog.api.catalog_serializers import (
     AscendSpeedSerializer,
     BaseImageSerializer,
     CardRequirementSerializer,
@@ -22,6 +22,8 @@ from jobs.api.catalog_serializers import (
     VllmVersionCreateSerializer,
     VllmVersionSerializer,
 )
+from jobs.catalog.services import catalog_edits
+from jobs.catalog.services.catalog import DbCatalog, catalog_lines
 from jobs.choices import SupportColumn
 from jobs.models import (
     AscendSpeedSetting,
@@ -33,8 +35,6 @@ from jobs.models import (
     SoftwareStack,
     VllmVersion,
 )
-from jobs.services import catalog_edits
-from jobs.services.catalog import DbCatalog, catalog_lines
 
 
 class CatalogTableViewSet(viewsets.ModelViewSet):

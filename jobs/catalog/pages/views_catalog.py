@@ -16,7 +16,9 @@ from django.views.decorators.http import require_POST
 
 from fleet.errors import DomainError
 from fleet.validators import as_id
-from frontend.forms_recipes import CardRowForm, SupportRowForm, VersionForm
+from jobs.catalog.pages.forms import CardRowForm, SupportRowForm, VersionForm
+from jobs.catalog.services import catalog_edits
+from jobs.catalog.services.catalog import DbCatalog, catalog_lines
 from jobs.models import (
     AscendSpeedSetting,
     BaseImage,
@@ -26,8 +28,6 @@ from jobs.models import (
     SoftwareStack,
     VllmVersion,
 )
-from jobs.services import catalog_edits
-from jobs.services.catalog import DbCatalog, catalog_lines
 
 TABS = (
     ("models", "Inference models"),

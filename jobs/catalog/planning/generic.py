@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import posixpath
 
-from jobs.planning.types import ERROR, WARNING, Message, Mount, NodeFacts, RecipeSpec
+from jobs.catalog.planning.types import ERROR, WARNING, Message, Mount, NodeFacts, RecipeSpec
 
 TP_SIZES = (1, 2, 4, 8)
 DTYPES = ("float16", "bfloat16")

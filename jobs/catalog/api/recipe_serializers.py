@@ -6,10 +6,10 @@ from typing import Any
 
 from rest_framework import serializers
 
-from fleet.models import Team
+from fleet.booking.models import Team
+from jobs.catalog.services.recipe_checks import LIMITS
 from jobs.choices import Dtype, Entrypoint, Framework, KvCacheDtype, RecipeKind, Strategy
 from jobs.models import CONTENT_FIELDS, Recipe, RecipeVersion
-from jobs.services.recipe_checks import LIMITS
 
 
 def _number(name: str, **kw: Any) -> serializers.IntegerField:
