@@ -84,7 +84,9 @@ def _shown(values: dict[str, Any]) -> dict[str, Any]:
     return {k: ("(secret)" if k in SECRET_FIELDS else v) for k, v in values.items()}
 
 
-def _audit(action: AuditAction, actor, node: Node, summary: str, values: dict[str, Any]) -> None:
+def _audit(
+    action: AuditAction, actor: Any, node: Node, summary: str, values: dict[str, Any]
+) -> None:
     """One audit entry about a node; `values` are new values or (before, after) pairs."""
     changes = {k: v if isinstance(v, tuple) else (None, v) for k, v in values.items()}
     about = (AuditObject.NODE, node.pk, node.name)
@@ -92,7 +94,7 @@ def _audit(action: AuditAction, actor, node: Node, summary: str, values: dict[st
     audit.record(action, actor, summary, node=node_link, changes=changes, about=about)
 
 
-def _require_admin(actor) -> None:
+def _require_admin(actor: Any) -> None:
     if actor is not None and not actor.is_superuser:
         raise NotAllowed("only site admins may onboard, edit or delete nodes")
 
@@ -154,7 +156,7 @@ def validate_node_values(values: dict[str, Any]) -> dict[str, Any]:
     return _clean(values, None)
 
 
-def register_node(*, actor, values: dict[str, Any], scan: bool = True) -> Node:
+def register_node(*, actor: Any, values: dict[str, Any], scan: bool = True) -> Node:
     """Create a node (admins only) and read the host key it offers, for an admin to accept."""
     _require_admin(actor)
     clean = _clean(values, None)
@@ -170,7 +172,7 @@ def register_node(*, actor, values: dict[str, Any], scan: bool = True) -> Node:
     return node
 
 
-def update_node(node: Node, *, actor, values: dict[str, Any]) -> Node:
+def update_node(node: Node, *, actor: Any, values: dict[str, Any]) -> Node:
     """Change a node's settings; a new address or bastion means its key must be accepted again."""
     _require_admin(actor)
     clean = _clean(values, node)
@@ -205,7 +207,7 @@ def _forget_keys(node: Node) -> None:
     node.status = NodeStatus.NEW
 
 
-def delete_node(node: Node, *, actor) -> None:
+def delete_node(node: Node, *, actor: Any) -> None:
     """Remove a node and everything recorded about it."""
     _require_admin(actor)
     key = f"node-{node.pk}"
@@ -271,7 +273,9 @@ def scan_host_key(node: Node) -> Node:
     return node
 
 
-def accept_host_key(node: Node, *, actor, fingerprint: str, jump_fingerprint: str = "") -> Node:
+def accept_host_key(
+    node: Node, *, actor: Any, fingerprint: str, jump_fingerprint: str = ""
+) -> Node:
     """Pin the key(s) the admin reviewed; refuses if a different one is offered now.
 
     A node behind a bastion whose key is not accepted yet needs both fingerprints.

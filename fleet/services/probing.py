@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+from datetime import datetime
 from typing import Any
 
 from django.conf import settings
@@ -173,7 +174,7 @@ LIVE_FIELDS = (
 
 
 def _save_cards(
-    node: Node, report: probes.ProbeReport, holders: dict[int, list] | None, now
+    node: Node, report: probes.ProbeReport, holders: dict[int, list] | None, now: datetime
 ) -> list[Card]:
     """Write what changed on each card (one small UPDATE per card) and one sample per card."""
     existing = {c.device: c for c in node.cards.all()}
@@ -250,7 +251,12 @@ def _record_failure(node_id: int, exc: RemoteError) -> Node | None:
 
 
 def _tell_teams(
-    node: Node, was_answering: bool, health_before: dict[int, str], cards, *, answered=True
+    node: Node,
+    was_answering: bool,
+    health_before: dict[int, str],
+    cards: list[Card],
+    *,
+    answered: bool = True,
 ) -> None:
     """Notify the teams of active bookings of a health transition; never fails the probe."""
     from fleet.booking.notify import health_transitions
