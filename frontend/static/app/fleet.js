@@ -10,37 +10,18 @@
     return root.querySelector(`[data-f="${name}"]`);
   }
 
-  // Opens the fleet websocket and calls onNode with every node update; reconnects with backoff.
-  // onReopen runs when the socket opens again after a drop (updates may have been missed).
+  // Calls onNode with every node update of the fleet websocket; onReopen runs when the socket
+  // opens again after a drop (updates may have been missed).
   function live(onNode, onReopen) {
-    const badge = document.getElementById("live");
-    const show = (state, text) => {
-      if (!badge) return;
-      badge.dataset.state = state;
-      badge.textContent = text;
-    };
-    let delay = 1000;
-    let opened = false;
-    const connect = () => {
-      const scheme = location.protocol === "https:" ? "wss" : "ws";
-      const ws = new WebSocket(`${scheme}://${location.host}/ws/fleet/`);
-      ws.onopen = () => {
-        delay = 1000;
-        show("open", "live");
-        if (opened && onReopen) onReopen();
-        opened = true;
-      };
-      ws.onmessage = (event) => {
-        const msg = JSON.parse(event.data);
+    window.npufleet.connect("/ws/fleet/", {
+      badge: document.getElementById("live"),
+      onMessage: (msg) => {
         if (msg.type === "node") onNode(msg.node);
-      };
-      ws.onclose = () => {
-        show("retry", `reconnecting in ${Math.round(delay / 1000)} s…`);
-        setTimeout(connect, delay);
-        delay = Math.min(delay * 2, 30000);
-      };
-    };
-    connect();
+      },
+      onOpen: (reopened) => {
+        if (reopened && onReopen) onReopen();
+      },
+    });
   }
 
   function overview() {
@@ -135,15 +116,6 @@
     );
   }
 
-  // Replaces each [data-fragment] under root with the same fragment of a rendered response.
-  function swapFragments(root, html) {
-    const doc = new DOMParser().parseFromString(html, "text/html");
-    for (const fresh of doc.querySelectorAll("[data-fragment]")) {
-      const target = root.querySelector(`[data-fragment="${fresh.dataset.fragment}"]`);
-      if (target) target.replaceChildren(...[...fresh.childNodes].map((n) => document.importNode(n, true)));
-    }
-  }
-
   // Runs work now, or once more after the run in flight, so the last answer always lands.
   function coalesced(work) {
     let running = null;
@@ -181,7 +153,7 @@
         headers: { Accept: "text/html" },
       });
       if (!response.ok) throw new Error(`GET ${root.dataset.liveUrl} answered ${response.status}`);
-      swapFragments(root, await response.text());
+      window.npufleet.swapFragments(root, await response.text());
       root.dataset.refreshed = String(Number(root.dataset.refreshed || 0) + 1);
       if (charts) charts.load();
     });
@@ -318,21 +290,6 @@
     } finally {
       if (button) button.disabled = false;
     }
-  });
-
-  // "Copy" next to each preflight fix command.
-  document.addEventListener("click", async (event) => {
-    const button = event.target.closest("button[data-copy]");
-    if (!button) return;
-    const pre = document.getElementById(button.dataset.copy);
-    try {
-      await navigator.clipboard.writeText(pre.textContent);
-      button.textContent = "Copied";
-    } catch {
-      getSelection().selectAllChildren(pre); // no clipboard API on plain http: select for Ctrl+C
-      button.textContent = "Selected: press Ctrl+C";
-    }
-    setTimeout(() => (button.textContent = "Copy"), 2500);
   });
 
   overview();

@@ -28,7 +28,6 @@
   }
 
   const PAGE = 500;
-  const CLOSE_NOT_ALLOWED = [4401, 4403];
   const jump = root.querySelector(".jump");
   const live = document.getElementById("log-live");
 
@@ -51,7 +50,6 @@
   let lastSeq = 0;
   let chain = Promise.resolve();
   let socket = null;
-  let delay = 1000;
 
   const atBottom = () => term.buffer.active.viewportY >= term.buffer.active.baseY;
   const updateJump = () => {
@@ -63,12 +61,6 @@
     term.scrollToBottom();
     updateJump();
   });
-
-  function setLive(state, text) {
-    if (!live) return;
-    live.dataset.state = state;
-    live.textContent = text;
-  }
 
   // Writes the chunk if it is new; returns whether it was written.
   function write(chunk) {
@@ -101,7 +93,7 @@
   function queue(work) {
     chain = chain.then(work).catch((error) => {
       console.warn("job log:", error);
-      if (socket) socket.close();
+      if (socket) socket.drop();
     });
     return chain;
   }
@@ -112,15 +104,6 @@
       if (chunk.seq > lastSeq + 1) await backfill(chunk.seq - 1);
       write(chunk);
     });
-  }
-
-  // Replaces each [data-fragment] of the page with the same fragment of a rendered response.
-  function swapFragments(html) {
-    const doc = new DOMParser().parseFromString(html, "text/html");
-    for (const fresh of doc.querySelectorAll("[data-fragment]")) {
-      const target = document.querySelector(`[data-fragment="${fresh.dataset.fragment}"]`);
-      if (target) target.replaceChildren(...[...fresh.childNodes].map((n) => document.importNode(n, true)));
-    }
   }
 
   // A finished job gets no more output: the "live" badge goes.
@@ -150,7 +133,7 @@
             headers: { Accept: "text/html" },
           });
           if (!response.ok) throw new Error(`GET ${page.dataset.liveUrl} answered ${response.status}`);
-          swapFragments(await response.text());
+          window.npufleet.swapFragments(document, await response.text());
           showEnded();
         } catch (error) {
           console.warn("job status:", error);
@@ -160,30 +143,17 @@
     })();
   }
 
-  // Tails the websocket from lastSeq; after a drop, reconnects with backoff from the new lastSeq.
+  // Tails the websocket from lastSeq; after a drop, reconnects with backoff from the new lastSeq
+  // once every write queued so far is done.
   function connect() {
-    const scheme = location.protocol === "https:" ? "wss" : "ws";
-    const ws = new WebSocket(`${scheme}://${location.host}${root.dataset.wsPath}?after_seq=${lastSeq}`);
-    socket = ws;
-    ws.onopen = () => {
-      delay = 1000;
-      setLive("open", "live");
-    };
-    ws.onmessage = (event) => {
-      const msg = JSON.parse(event.data);
-      if (msg.type === "log") onChunk(msg);
-      else if (msg.type === "status") refreshStatus();
-    };
-    ws.onclose = (event) => {
-      if (socket === ws) socket = null;
-      if (CLOSE_NOT_ALLOWED.includes(event.code)) {
-        setLive("closed", "not allowed");
-        return;
-      }
-      setLive("retry", `reconnecting in ${Math.round(delay / 1000)} s…`);
-      setTimeout(() => chain.then(connect), delay);
-      delay = Math.min(delay * 2, 30000);
-    };
+    socket = window.npufleet.connect(() => `${root.dataset.wsPath}?after_seq=${lastSeq}`, {
+      badge: live,
+      ready: () => chain,
+      onMessage: (msg) => {
+        if (msg.type === "log") onChunk(msg);
+        else if (msg.type === "status") refreshStatus();
+      },
+    });
   }
 
   // Rendered text, one entry per logical line (wrapped rows joined), for tests and debugging.
@@ -206,7 +176,7 @@
     },
     lines,
     term,
-    dropSocket: () => socket && socket.close(),
+    dropSocket: () => socket && socket.drop(),
   };
 
   queue(() => backfill()).then(connect);
