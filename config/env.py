@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import builtins
 from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
@@ -18,7 +19,11 @@ _FALSE = {"0", "false", "no", "off", ""}
 
 
 class Settings:
-    """Reads variables from the process environment (and an optional `.env` file)."""
+    """Reads variables from the process environment (and an optional `.env` file).
+
+    Its methods are named after the types they return, so signatures below `str` spell the
+    built-in types `builtins.str`.
+    """
 
     def __init__(self, env_file: Path | None = None) -> None:
         self.env = environ.Env()
@@ -45,7 +50,7 @@ class Settings:
             return default
         return value
 
-    def bool(self, name: str, default: bool) -> bool:
+    def bool(self, name: builtins.str, default: bool) -> bool:
         value = self.raw(name)
         if value is None:
             return default
@@ -56,7 +61,7 @@ class Settings:
             return False
         raise self._fail(name, value, "one of 1/0, true/false, yes/no, on/off")
 
-    def int(self, name: str, default: int, *, minimum: int | None = None) -> int:
+    def int(self, name: builtins.str, default: int, *, minimum: int | None = None) -> int:
         value = self.raw(name)
         if value is None or value == "":
             return default
@@ -68,7 +73,7 @@ class Settings:
             raise self._fail(name, value, f"a whole number of at least {minimum}")
         return number
 
-    def float(self, name: str, default: float, *, minimum: float = 0.0) -> float:
+    def float(self, name: builtins.str, default: float, *, minimum: float = 0.0) -> float:
         value = self.raw(name)
         if value is None or value == "":
             return default
@@ -80,13 +85,19 @@ class Settings:
             raise self._fail(name, value, f"a number of at least {minimum}")
         return number
 
-    def list(self, name: str, default: list[str]) -> list[str]:
+    def list(self, name: builtins.str, default: list[builtins.str]) -> list[builtins.str]:
         value = self.raw(name)
         if value is None:
             return default
         return [item.strip() for item in value.split(",") if item.strip()]
 
-    def parsed(self, name: str, default: str, parse: Callable[[str], T], expected: str) -> T:
+    def parsed(
+        self,
+        name: builtins.str,
+        default: builtins.str,
+        parse: Callable[[builtins.str], T],
+        expected: builtins.str,
+    ) -> T:
         value = self.raw(name) or default
         if not value:
             raise ImproperlyConfigured(

@@ -6,6 +6,7 @@ So does deleting something other rows still need.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from django.db.models import ProtectedError, RestrictedError
 from django.http import HttpRequest, HttpResponse
@@ -40,7 +41,7 @@ class RemoteErrorMiddleware:
         ):
             back = ""
         if isinstance(exception, ProtectedError | RestrictedError):
-            context = {"message": still_used_message(exception), "back": back}
+            context: dict[str, Any] = {"message": still_used_message(exception), "back": back}
             return render(request, "frontend/still_used.html", context, status=409)
         if not isinstance(exception, RemoteError):
             return None

@@ -15,10 +15,12 @@ if TYPE_CHECKING:  # imported by DRF while rest_framework.views loads: no runtim
 class _CurrentRates:
     """DRF reads the rates once, at import; read them per request so settings changes apply."""
 
-    scope: str
+    scope: str | None
 
     def get_rate(self) -> str | None:
-        return api_settings.DEFAULT_THROTTLE_RATES.get(self.scope)
+        # The stubs type the rates as numbers; they are strings such as "60/min".
+        rates: dict[str | None, str | None] = api_settings.DEFAULT_THROTTLE_RATES  # type: ignore[assignment]
+        return rates.get(self.scope)
 
 
 class AnonThrottle(_CurrentRates, AnonRateThrottle):

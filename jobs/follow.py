@@ -12,6 +12,7 @@ import threading
 import time
 from collections.abc import Callable
 from datetime import datetime
+from typing import Any
 
 from django.core.cache import cache
 from django.db import connections
@@ -54,7 +55,8 @@ class Control:
 
     def __init__(self) -> None:
         self.stopped = threading.Event()
-        self.stream = None
+        # The SDK's CancellableStream; stop() reaches into its private response.
+        self.stream: Any = None
 
     def stop(self) -> None:
         self.stopped.set()

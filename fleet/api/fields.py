@@ -14,7 +14,8 @@ __all__ = ["as_id", "bounded_float", "bounded_int"]
 def bounded_int(low: int, high: int, **kwargs: Any) -> serializers.IntegerField:
     """A whole number in [low, high]; any refusal says the range."""
     message = f"Give a whole number from {low} to {high}."
-    errors = {key: message for key in ("invalid", "min_value", "max_value", "max_string_length")}
+    keys = ("invalid", "min_value", "max_value", "max_string_length")
+    errors: dict[str, Any] = {key: message for key in keys}
     return serializers.IntegerField(min_value=low, max_value=high, error_messages=errors, **kwargs)
 
 
@@ -22,5 +23,5 @@ def bounded_float(low: float, high: float, **kwargs: Any) -> serializers.FloatFi
     """A finite number in [low, high]; any refusal says the range."""
     message = f"Give a number from {low:g} to {high:g}."
     keys = ("invalid", "min_value", "max_value", "max_string_length", "overflow")
-    errors = {key: message for key in keys}
+    errors: dict[str, Any] = {key: message for key in keys}
     return serializers.FloatField(min_value=low, max_value=high, error_messages=errors, **kwargs)
