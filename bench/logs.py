@@ -93,7 +93,7 @@ def setup(db_url: str) -> dict:
     from django.contrib.auth import get_user_model
     from django.contrib.sessions.backends.db import SessionStore
 
-    from fleet.models import Membership, Team
+    from fleet.booking.models import Membership, Team
 
     user, _ = get_user_model().objects.get_or_create(username="bench-logs", is_superuser=True)
     team, _ = Team.objects.get_or_create(slug="bench", defaults={"name": "Bench"})

@@ -11,7 +11,7 @@ class FleetConfig(AppConfig):
     name = "fleet"
 
     def ready(self) -> None:
-        from fleet.models import Membership
+        from fleet.booking.models import Membership
         from fleet.permissions import membership_changed
         from fleet.schedules import ensure_schedules
 

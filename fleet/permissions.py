@@ -61,7 +61,7 @@ def tell_user(user_id: int) -> None:
 
 def team_ids(user: Any) -> frozenset[int]:
     """The teams the user belongs to now (none for anonymous users)."""
-    from fleet.models import Membership
+    from fleet.booking.models import Membership
 
     if user is None or not user.is_authenticated:
         return frozenset()
@@ -75,7 +75,7 @@ def team_filter(user: Any, field: str = "team") -> Q:
 
 def is_member(user: Any, team: Any) -> bool:
     """A site admin, or a member of the team (a Team or its id) right now."""
-    from fleet.models import Membership
+    from fleet.booking.models import Membership
 
     if user is None or not user.is_authenticated:
         return False
@@ -87,8 +87,8 @@ def is_member(user: Any, team: Any) -> bool:
 
 def is_team_admin(user: Any, team: Any) -> bool:
     """A site admin, or an admin of the team (a Team or its id) right now."""
+    from fleet.booking.models import Membership
     from fleet.choices import TeamRole
-    from fleet.models import Membership
 
     if user is None or not user.is_authenticated:
         return False
@@ -100,7 +100,7 @@ def is_team_admin(user: Any, team: Any) -> bool:
 
 def _team_of(obj: Any) -> tuple[bool, int | None]:
     """(whether obj is a team, the team's id) of a Team or of anything with a `team_id`."""
-    from fleet.models import Team
+    from fleet.booking.models import Team
 
     if isinstance(obj, Team):
         return True, obj.pk
@@ -203,7 +203,7 @@ def redact_cards(user: Any, cards: Iterable[Any]) -> list[Any]:
     site admin) show in full; any other shows as busy, without booking, container name or id,
     or pid. Three queries, however many cards.
     """
-    from fleet.models import BookedCard, Booking
+    from fleet.booking.models import BookedCard, Booking
 
     rows = list(cards)
     viewer = Viewer.of(user)

@@ -12,7 +12,8 @@ from typing import Any
 
 from django.utils import timezone
 
-from fleet.models import BookedCard, Card, Node
+from fleet.booking.models import BookedCard
+from fleet.models import Card, Node
 from fleet.permissions import Viewer, redact_cards
 from fleet.reachability import reachable
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from django import forms
 
 from fleet.booking.choices import AuditAction, AuditObject
+from fleet.booking.models import Team
 from fleet.choices import TeamRole
-from fleet.models import Team
 from frontend.forms_booking import LOCAL_INPUT, MomentField
 
 

@@ -14,7 +14,8 @@ from fleet.booking.choices import (
     LATEST_MOMENT,
     MOMENT_RANGE_TEXT,
 )
-from fleet.models import Node, Team
+from fleet.booking.models import Team
+from fleet.models import Node
 
 LOCAL_INPUT = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
 # Booking starts are offered on quarter hours (the shortest booking is a quarter of an hour); the

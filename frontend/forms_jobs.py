@@ -8,7 +8,7 @@ from django import forms
 from django.utils import timezone
 
 from fleet.booking.choices import LIVE_STATUSES
-from fleet.models import Booking
+from fleet.booking.models import Booking
 from fleet.reachability import failed_node_checks, node_problem, reachable
 from fleet.validators import as_id
 from jobs.choices import RecipeKind

@@ -22,10 +22,11 @@ from fleet.booking.cards import show_strangers
 from fleet.booking.choices import LIVE_STATUSES
 from fleet.booking.errors import BookingConflict, BookingInvalid, QuotaExceeded
 from fleet.booking.middleware import SESSION_KEY
+from fleet.booking.models import Booking, Notification, Team
 from fleet.booking.notify import when
 from fleet.booking.quotas import team_usage
 from fleet.errors import DomainError
-from fleet.models import Booking, Node, Notification, Team
+from fleet.models import Node
 from frontend.forms_booking import (
     BookForm,
     CancelForm,

@@ -12,9 +12,10 @@ from django.views.decorators.http import require_POST
 
 from fleet.booking import cordon, teams
 from fleet.booking.cordon import affected_bookings
+from fleet.booking.models import AuditEntry, Team
 from fleet.choices import TeamRole
 from fleet.errors import DomainError
-from fleet.models import AuditEntry, Node, Team
+from fleet.models import Node
 from fleet.validators import as_id
 from frontend.forms_audit import AuditFilterForm
 from frontend.forms_booking import CordonForm, MoveForm, TeamSettingsForm

@@ -14,8 +14,9 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
+from fleet.booking.models import Team
 from fleet.errors import DomainError, Invalid, NotAllowed
-from fleet.models import Node, Team
+from fleet.models import Node
 from fleet.remote import RemoteError
 from jobs.build_templates import TEMPLATES, all_templates, template
 from jobs.choices import LIVE_DEPLOYMENT_STATUSES

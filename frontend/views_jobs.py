@@ -17,9 +17,10 @@ from django.views.decorators.http import require_POST
 
 from fleet.booking.cards import is_foreign
 from fleet.booking.choices import UNHEALTHY
+from fleet.booking.models import Booking, Team
 from fleet.choices import CheckStatus, Health
 from fleet.errors import Conflict, DomainError, Invalid, NotAllowed
-from fleet.models import Booking, Node, Team
+from fleet.models import Node
 from fleet.reachability import NODE_CHECKS, node_problem, reachable
 from fleet.validators import as_id
 from frontend.forms_jobs import DeployForm

@@ -17,8 +17,8 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 
+from fleet.booking.models import Team
 from fleet.errors import DomainError, NotAllowed
-from fleet.models import Team
 from jobs.catalog.services.catalog import DbCatalog
 from jobs.choices import DEFAULT_VLLM_VERSION
 from jobs.services.serve import catalog_models, plan_serving, serve_model

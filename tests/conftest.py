@@ -40,7 +40,7 @@ def admin_user(db):
 @pytest.fixture
 def team(db):
     """The member's team."""
-    from fleet.models import Team
+    from fleet.booking.models import Team
 
     return Team.objects.create(name="Vision", slug="vision")
 
@@ -48,7 +48,7 @@ def team(db):
 @pytest.fixture
 def other_team(db):
     """A team the member and the outsider do not belong to."""
-    from fleet.models import Team
+    from fleet.booking.models import Team
 
     return Team.objects.create(name="Speech", slug="speech")
 
@@ -56,7 +56,7 @@ def other_team(db):
 @pytest.fixture
 def member_user(db, team):
     """A member of `team`."""
-    from fleet.models import Membership
+    from fleet.booking.models import Membership
 
     user = get_user_model().objects.create_user("bob-member", "bob@example.com", PASSWORD)
     Membership.objects.create(team=team, user=user)

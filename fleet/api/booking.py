@@ -43,9 +43,10 @@ from fleet.api.fields import as_id
 from fleet.booking import cordon, services, teams
 from fleet.booking.availability import find_available, node_timeline
 from fleet.booking.choices import AuditObject
+from fleet.booking.models import AuditEntry, Booking, Membership, Notification, Team
 from fleet.choices import TeamRole
 from fleet.errors import Invalid
-from fleet.models import AuditEntry, Booking, Card, Membership, Node, Notification, Team
+from fleet.models import Card, Node
 
 
 class IsSiteAdmin(BasePermission):

@@ -9,7 +9,8 @@ from rest_framework import serializers
 
 from fleet.api.fields import as_id, bounded_float, bounded_int
 from fleet.booking.choices import EARLIEST_MOMENT, LATEST_MOMENT, MOMENT_RANGE_TEXT
-from fleet.models import AuditEntry, Booking, Node, Notification, Team
+from fleet.booking.models import AuditEntry, Booking, Notification, Team
+from fleet.models import Node
 
 MAX_DEVICE = 255  # /dev/davinciN numbers
 MAX_CARDS = 64  # cards in one booking

@@ -11,7 +11,8 @@ from datetime import datetime
 from typing import Any
 
 from fleet.booking.choices import AuditAction, AuditObject
-from fleet.models import AuditEntry, Booking, Card, Node, Team
+from fleet.booking.models import AuditEntry, Booking, Team
+from fleet.models import Card, Node
 
 # Names whose values are credentials: the log shows that they changed, never the value.
 SECRET_NAME = re.compile(r"(^|_)(password|passphrase|passwd|secret|token|key|credentials?)$", re.I)

@@ -14,8 +14,9 @@ from fleet.allocation import AllocationError, allocate, check_count
 from fleet.booking.cards import card_state
 from fleet.booking.choices import UNHEALTHY
 from fleet.booking.errors import BookingInvalid
+from fleet.booking.models import BookedCard
 from fleet.choices import CheckStatus, Health
-from fleet.models import BookedCard, Card, Node
+from fleet.models import Card, Node
 from fleet.permissions import Viewer
 from fleet.reachability import node_problem, reachable
 

@@ -8,8 +8,9 @@ from datetime import datetime
 from fleet.allocation import CardState
 from fleet.booking.choices import UNHEALTHY
 from fleet.booking.errors import BookingConflict, CardsUnavailable
+from fleet.booking.models import BookedCard, Booking, Team
 from fleet.booking.notify import window
-from fleet.models import BookedCard, Booking, Card, Node, Team
+from fleet.models import Card, Node
 from fleet.permissions import redact_cards
 
 

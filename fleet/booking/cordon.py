@@ -13,8 +13,9 @@ from fleet.booking import audit
 from fleet.booking.cards import lock_for_booking
 from fleet.booking.choices import AuditAction, NotificationKind
 from fleet.booking.errors import BookingInvalid, BookingNotAllowed
+from fleet.booking.models import Booking
 from fleet.booking.notify import notify_team, window
-from fleet.models import Booking, Card, Node
+from fleet.models import Card, Node
 
 
 @dataclass

@@ -31,7 +31,8 @@ from datetime import datetime
 
 from django.utils import timezone
 
-from fleet.models import BookedCard, Booking, Node
+from fleet.booking.models import BookedCard, Booking
+from fleet.models import Node
 
 log = logging.getLogger(__name__)
 

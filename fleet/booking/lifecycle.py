@@ -24,9 +24,9 @@ from fleet.booking.choices import (
     NotificationKind,
 )
 from fleet.booking.hooks import ContainerStopper
+from fleet.booking.models import Booking
 from fleet.booking.notify import notify_team, when
 from fleet.booking.rules import is_demo_booking
-from fleet.models import Booking
 
 log = logging.getLogger(__name__)
 

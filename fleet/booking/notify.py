@@ -12,7 +12,8 @@ from django.utils import timezone
 
 from fleet.booking import webhooks
 from fleet.booking.choices import NotificationKind
-from fleet.models import Booking, Node, Notification, Team
+from fleet.booking.models import Booking, Notification, Team
+from fleet.models import Node
 
 log = logging.getLogger(__name__)
 
@@ -85,7 +86,7 @@ def send_webhook(notification_id: int) -> str:
 def _active_holders(node: Node, card_ids: list[int] | None = None) -> dict[int, list[Booking]]:
     """Per card id, the live bookings whose window covers now (one query)."""
     from fleet.booking.choices import LIVE_STATUSES
-    from fleet.models import BookedCard
+    from fleet.booking.models import BookedCard
 
     now = timezone.now()
     rows = (

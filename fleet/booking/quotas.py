@@ -15,8 +15,8 @@ from django.conf import settings
 from django.db.models import Count, F
 
 from fleet.booking.choices import LIVE_STATUSES
+from fleet.booking.models import Booking, Team
 from fleet.booking.notify import when
-from fleet.models import Booking, Team
 
 
 @dataclass(frozen=True)

@@ -8,8 +8,8 @@ from django.conf import settings
 from django.utils import timezone
 
 from fleet.booking.errors import BookingInvalid, BookingNotAllowed
+from fleet.booking.models import Booking, Membership, Team
 from fleet.booking.notify import when
-from fleet.models import Booking, Membership, Team
 
 # A start this far in the past still counts as "now" (forms are filled in before they are sent).
 START_SLACK = timedelta(minutes=5)

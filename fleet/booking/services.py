@@ -31,11 +31,12 @@ from fleet.booking.errors import (
     NoCapacity,
     QuotaExceeded,
 )
+from fleet.booking.models import BookedCard, Booking, Team
+from fleet.booking.models.booking import NO_OVERLAP_CONSTRAINT
 from fleet.booking.notify import notify_team, when, window
 from fleet.booking.quotas import QuotaBreach, check_quota
 from fleet.booking.rules import check_can_act, check_member, check_window
-from fleet.models import BookedCard, Booking, Card, Node, Team
-from fleet.models.booking import NO_OVERLAP_CONSTRAINT
+from fleet.models import Card, Node
 
 
 def _pick_cards(

@@ -11,7 +11,8 @@ from fleet.booking import audit, webhooks
 from fleet.booking.choices import AuditAction
 from fleet.booking.errors import BookingInvalid, BookingNotAllowed
 from fleet.booking.middleware import zone_named
-from fleet.models import Team, UserProfile
+from fleet.booking.models import Team
+from fleet.models import UserProfile
 from fleet.permissions import Action
 
 

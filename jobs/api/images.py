@@ -15,8 +15,9 @@ from rest_framework.response import Response
 
 from fleet.api.fields import as_id
 from fleet.api.schema import reaches_node
+from fleet.booking.models import Team
 from fleet.errors import Invalid
-from fleet.models import Node, Team
+from fleet.models import Node
 from jobs.api.jobs import JobSerializer
 from jobs.build_templates import all_templates, template
 from jobs.choices import LIVE_DEPLOYMENT_STATUSES, JobKind

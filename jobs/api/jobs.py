@@ -10,8 +10,8 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from fleet.api.fields import bounded_int
+from fleet.booking.models import Booking
 from fleet.errors import Invalid
-from fleet.models import Booking
 from jobs.choices import JobStatus
 from jobs.models import Deployment, Job, LogChunk, RecipeVersion
 from jobs.services import deployments as deployment_services

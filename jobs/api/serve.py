@@ -15,8 +15,8 @@ from rest_framework import serializers, status, viewsets
 from rest_framework.response import Response
 
 from fleet.api.fields import as_id, bounded_float
+from fleet.booking.models import Team
 from fleet.errors import Invalid
-from fleet.models import Team
 from jobs.catalog.api.recipe_serializers import MessageSerializer
 from jobs.services.serve import plan_serving, serve_model
 

@@ -35,10 +35,10 @@ class Job(models.Model):
     )
     node_name = models.CharField(max_length=63, blank=True, help_text="Kept if the node goes.")
     team = models.ForeignKey(
-        "fleet.Team", on_delete=models.SET_NULL, null=True, blank=True, related_name="jobs"
+        "booking.Team", on_delete=models.SET_NULL, null=True, blank=True, related_name="jobs"
     )
     booking = models.ForeignKey(
-        "fleet.Booking", on_delete=models.SET_NULL, null=True, blank=True, related_name="jobs"
+        "booking.Booking", on_delete=models.SET_NULL, null=True, blank=True, related_name="jobs"
     )
     recipe_version = models.ForeignKey(
         "jobs.RecipeVersion", on_delete=models.PROTECT, null=True, blank=True, related_name="jobs"
@@ -122,9 +122,9 @@ class Deployment(models.Model):
     )
     node = models.ForeignKey("fleet.Node", on_delete=models.PROTECT, related_name="deployments")
     booking = models.ForeignKey(
-        "fleet.Booking", on_delete=models.SET_NULL, null=True, related_name="deployments"
+        "booking.Booking", on_delete=models.SET_NULL, null=True, related_name="deployments"
     )
-    team = models.ForeignKey("fleet.Team", on_delete=models.PROTECT, related_name="deployments")
+    team = models.ForeignKey("booking.Team", on_delete=models.PROTECT, related_name="deployments")
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
     )

@@ -35,7 +35,7 @@ class Recipe(models.Model):
 
     name = models.CharField(max_length=100)
     kind = models.CharField(max_length=20, choices=RecipeKind.choices, default=RecipeKind.INFERENCE)
-    team = models.ForeignKey("fleet.Team", on_delete=models.PROTECT, related_name="recipes")
+    team = models.ForeignKey("booking.Team", on_delete=models.PROTECT, related_name="recipes")
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
     )

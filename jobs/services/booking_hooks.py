@@ -7,7 +7,8 @@ from collections.abc import Sequence
 
 from django.utils import timezone
 
-from fleet.models import Booking, Node
+from fleet.booking.models import Booking
+from fleet.models import Node
 from fleet.remote import RemoteError
 from jobs.choices import LIVE_DEPLOYMENT_STATUSES, DeploymentStatus
 from jobs.models import Deployment

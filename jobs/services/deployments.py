@@ -11,8 +11,9 @@ from django.utils import timezone
 from fleet import permissions
 from fleet.booking import audit
 from fleet.booking.choices import UNHEALTHY, AuditAction, AuditObject, BookingStatus
+from fleet.booking.models import Booking
 from fleet.errors import Conflict, Invalid
-from fleet.models import Booking, Node
+from fleet.models import Node
 from fleet.permissions import Action
 from fleet.reachability import node_problem
 from jobs import choices

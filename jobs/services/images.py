@@ -14,8 +14,9 @@ from django.utils import timezone
 
 from fleet.booking import audit
 from fleet.booking.choices import AuditAction, AuditObject
+from fleet.booking.models import Membership, Team
 from fleet.errors import Conflict, Invalid, NotAllowed
-from fleet.models import Membership, Node, Team
+from fleet.models import Node
 from fleet.permissions import Viewer
 from jobs.choices import LIVE_DEPLOYMENT_STATUSES, DeploymentStatus, JobKind, JobStatus
 from jobs.models import Deployment, Job, NodeImage

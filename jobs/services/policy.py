@@ -9,8 +9,9 @@ from django.db import transaction
 
 from fleet.booking import audit
 from fleet.booking.choices import AuditAction
+from fleet.booking.models import Team
 from fleet.errors import Invalid, NotAllowed
-from fleet.models import Node, Team
+from fleet.models import Node
 from fleet.remote import pool
 from fleet.services.nodes import target_for
 from jobs import policy

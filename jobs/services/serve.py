@@ -35,12 +35,13 @@ from django.utils import timezone
 from fleet.allocation import allowed_counts
 from fleet.booking.availability import Option, find_available
 from fleet.booking.errors import BookingInvalid, NoCapacity, QuotaExceeded
+from fleet.booking.models import Booking, Team
 from fleet.booking.notify import when, window
 from fleet.booking.quotas import check_quota
 from fleet.booking.rules import check_member
 from fleet.booking.services import book_cards
 from fleet.errors import Invalid
-from fleet.models import Booking, Node, Team
+from fleet.models import Node
 from jobs.catalog.planning import ERROR, Message, lookup
 from jobs.catalog.planning.generic import k_label
 from jobs.catalog.planning.memory import card_memory_gb, describe_memory, table_column

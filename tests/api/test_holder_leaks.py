@@ -11,9 +11,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from fleet.booking.errors import CardsUnavailable
+from fleet.booking.models import Booking
 from fleet.booking.services import book_cards
 from fleet.errors import Conflict
-from fleet.models import Booking
 from jobs.services import deployments
 from tests.api import test_team_leaks as leaks
 

@@ -39,8 +39,9 @@ from schemathesis.specs.openapi.checks import (
 
 from fleet.booking import services as booking_services
 from fleet.booking.choices import NotificationKind
+from fleet.booking.models import Membership, Notification
 from fleet.choices import HostKeyStatus, TeamRole
-from fleet.models import Card, CardSample, Membership, Node, Notification
+from fleet.models import Card, CardSample, Node
 from jobs.catalog.services import recipes
 from jobs.choices import DeploymentStatus, JobKind, JobStatus
 from jobs.models import Deployment, Job, LogChunk, NodeImage

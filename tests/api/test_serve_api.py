@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from fleet.models import Booking
+from fleet.booking.models import Booking
 from jobs.models import Deployment, Job, Recipe
 from tests.jobs.test_serve import IMAGE, make_node
 

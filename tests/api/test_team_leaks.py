@@ -28,9 +28,10 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from config.asgi import application
+from fleet.booking.models import Membership
 from fleet.booking.services import book_cards
 from fleet.errors import Conflict, NotAllowed
-from fleet.models import Card, Membership, Node
+from fleet.models import Card, Node
 from fleet.streams import broadcast_node
 from jobs.catalog.services.catalog_edits import ensure_seed_catalog
 from jobs.catalog.services.recipes import create_recipe

@@ -7,8 +7,8 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from fleet.booking.models import AuditEntry, Booking, Membership, Notification
 from fleet.booking.services import book_cards
-from fleet.models import AuditEntry, Booking, Membership, Notification
 from tests.booking.conftest import make_node
 
 URL = "/api/v1/bookings/"

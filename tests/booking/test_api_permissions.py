@@ -213,7 +213,7 @@ def test_outsiders_see_other_teams_only_as_busy(world, outsider_api, member_api)
 
 
 def test_team_admins_read_their_own_teams_audit_only(world, member_user, member_api):
-    from fleet.models import Membership
+    from fleet.booking.models import Membership
 
     Membership.objects.filter(user=member_user).update(role="admin")
     rows = member_api.get("/api/v1/audit/").json()["results"]

@@ -22,9 +22,10 @@ from rest_framework.test import APIClient
 from config import tokens
 from fleet.booking import teams
 from fleet.booking.choices import AuditAction, AuditObject
+from fleet.booking.models import AuditEntry, Membership
 from fleet.booking.services import book_cards
 from fleet.choices import HostKeyStatus, TeamRole
-from fleet.models import AuditEntry, Membership, Node
+from fleet.models import Node
 from fleet.remote import ErrorKind, RemoteError
 from fleet.services import nodes, probing
 from jobs.catalog.services import catalog_edits, recipes

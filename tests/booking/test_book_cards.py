@@ -15,8 +15,8 @@ from fleet.booking.errors import (
     CardsUnavailable,
     NoCapacity,
 )
+from fleet.booking.models import AuditEntry, BookedCard, Booking, Membership
 from fleet.booking.services import book_cards, cancel_booking, change_booking, extend_booking
-from fleet.models import AuditEntry, BookedCard, Booking, Membership
 from tests.booking.conftest import hours, make_node, set_card
 
 

@@ -15,7 +15,8 @@ from fleet.allocation import allocate
 from fleet.booking import services
 from fleet.booking.cards import card_state
 from fleet.booking.errors import BookingConflict
-from fleet.models import BookedCard, Booking, Card
+from fleet.booking.models import BookedCard, Booking
+from fleet.models import Card
 from tests.booking.conftest import make_node
 
 pytestmark = pytest.mark.skipif(

@@ -7,8 +7,9 @@ import pytest
 from fleet.booking.choices import AuditAction
 from fleet.booking.cordon import cordon, uncordon
 from fleet.booking.errors import BookingInvalid, BookingNotAllowed, CardsUnavailable
+from fleet.booking.models import AuditEntry
 from fleet.booking.services import book_cards, extend_booking
-from fleet.models import AuditEntry, Card
+from fleet.models import Card
 from tests.booking.conftest import hours
 
 

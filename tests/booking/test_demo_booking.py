@@ -7,12 +7,12 @@ from datetime import timedelta
 
 import pytest
 from django.utils import timezone
+from fleet.management.commands.demo_setup import DEMO_CARDS, DEMO_HOURS, book_demo_cards
 
 from fleet.booking.choices import BookingStatus, EndReason
 from fleet.booking.lifecycle import run_lifecycle
+from fleet.booking.models import Booking, Membership
 from fleet.booking.services import book_cards
-from fleet.management.commands.demo_setup import DEMO_CARDS, DEMO_HOURS, book_demo_cards
-from fleet.models import Booking, Membership
 from tests.booking.conftest import hours
 
 pytestmark = pytest.mark.django_db
@@ -96,9 +96,9 @@ def test_demo_setup_books_for_vision_and_says_so(admin_user, team, monkeypatch):
     from io import StringIO
 
     from django.contrib.auth import get_user_model
+    from fleet.management.commands.demo_setup import Command
 
     from devsim import serving_image
-    from fleet.management.commands.demo_setup import Command
     from jobs.catalog.services.catalog_edits import ensure_seed_catalog
     from tests.booking.conftest import make_node
 

@@ -10,8 +10,8 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from fleet.booking.models import Booking
 from fleet.booking.services import book_cards, cancel_booking
-from fleet.models import Booking
 from frontend.forms_booking import next_start
 
 KATHMANDU = zoneinfo.ZoneInfo("Asia/Kathmandu")  # UTC+05:45: quarter hours still line up

@@ -10,9 +10,10 @@ from django.utils import timezone
 
 from fleet.booking import notify
 from fleet.booking.choices import NotificationKind
+from fleet.booking.models import Notification
 from fleet.booking.services import book_cards
 from fleet.choices import NodeStatus
-from fleet.models import Node, Notification
+from fleet.models import Node
 from fleet.remote import ErrorKind, RemoteError
 from fleet.services import probing
 from tests.booking.conftest import make_node

@@ -11,9 +11,9 @@ from django.utils import timezone
 
 from fleet.booking import tasks as booking_tasks
 from fleet.booking.choices import NotificationKind
+from fleet.booking.models import Notification, Team
 from fleet.booking.services import book_cards
 from fleet.choices import NodeStatus
-from fleet.models import Notification, Team
 from fleet.remote import pool
 from fleet.services import probing
 from tests.helpers import onboard

@@ -15,8 +15,8 @@ from config.celery import app as celery_app
 from fleet.booking import hooks
 from fleet.booking.choices import AuditAction, BookingStatus, EndReason, NotificationKind
 from fleet.booking.lifecycle import run_lifecycle
+from fleet.booking.models import AuditEntry, BookedCard, Notification
 from fleet.booking.services import book_cards, cancel_booking
-from fleet.models import AuditEntry, BookedCard, Notification
 from jobs.services import booking_hooks
 from tests.booking.conftest import hours, set_card
 

@@ -14,9 +14,9 @@ from devsim.image import IMAGE
 from fleet.booking import hooks
 from fleet.booking.choices import AuditAction, BookingStatus, EndReason
 from fleet.booking.lifecycle import run_lifecycle
+from fleet.booking.models import AuditEntry
 from fleet.booking.services import book_cards
 from fleet.choices import MANAGED_LABEL
-from fleet.models import AuditEntry
 from fleet.services import probing
 from tests.helpers import onboard
 

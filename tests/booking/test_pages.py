@@ -8,8 +8,8 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from fleet.booking.models import AuditEntry, Booking, Membership
 from fleet.booking.services import book_cards
-from fleet.models import AuditEntry, Booking, Membership
 
 
 @pytest.fixture

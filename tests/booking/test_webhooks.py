@@ -14,8 +14,8 @@ from config.env import Settings
 from config.settings import _networks
 from fleet.booking import webhooks
 from fleet.booking.choices import NotificationKind
+from fleet.booking.models import Membership, Notification
 from fleet.booking.notify import notify_team, send_webhook
-from fleet.models import Membership, Notification
 
 PUBLIC = "93.184.215.14"
 

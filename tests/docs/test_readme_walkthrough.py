@@ -14,9 +14,9 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.test import Client
 from django.urls import reverse
-
 from fleet.management.commands.demo_setup import book_demo_cards
-from fleet.models import Membership, Team
+
+from fleet.booking.models import Membership, Team
 from jobs.catalog.services.catalog_edits import ensure_seed_catalog
 from jobs.catalog.services.recipes import create_demo_recipes
 from jobs.models import Deployment

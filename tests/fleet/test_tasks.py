@@ -12,9 +12,10 @@ import pytest
 from django.utils import timezone
 
 from fleet.booking.choices import NotificationKind
+from fleet.booking.models import Notification
 from fleet.booking.notify import notify_team
 from fleet.booking.tasks import post_team_webhook
-from fleet.models import Card, CardSample, Node, Notification
+from fleet.models import Card, CardSample, Node
 from fleet.tasks import prune_samples
 
 pytestmark = pytest.mark.django_db

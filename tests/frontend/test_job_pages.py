@@ -8,8 +8,8 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from fleet.booking.models import Membership
 from fleet.booking.services import book_cards
-from fleet.models import Membership
 from jobs.catalog.services.recipes import create_recipe
 from jobs.choices import DeploymentStatus, JobKind, JobStatus
 from jobs.models import Deployment, Job

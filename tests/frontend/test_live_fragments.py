@@ -11,8 +11,9 @@ from django.test.html import parse_html
 from django.urls import reverse
 from django.utils import timezone
 
+from fleet.booking.models import Membership
 from fleet.booking.services import book_cards
-from fleet.models import Card, Membership, UserProfile
+from fleet.models import Card, UserProfile
 from jobs.choices import JobKind, JobStatus
 from jobs.models import Job
 from jobs.services.deployments import DEPLOY_STEPS

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
-from fleet.models import Booking
+from fleet.booking.models import Booking
 from jobs.choices import DeploymentStatus, JobStatus
 from jobs.models import Deployment, Job
 from tests.frontend.conftest import attr, by_testid, walk

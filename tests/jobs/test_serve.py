@@ -8,11 +8,12 @@ import pytest
 from django.utils import timezone
 
 from fleet.booking.errors import NoCapacity, QuotaExceeded
+from fleet.booking.models import Booking
 from fleet.booking.notify import when
 from fleet.booking.services import book_cards
 from fleet.choices import NodeStatus
 from fleet.errors import DomainError, Invalid
-from fleet.models import Booking, Card, Node
+from fleet.models import Card, Node
 from jobs.choices import JobKind, JobStatus
 from jobs.models import Deployment, Job, Recipe
 from jobs.services.serve import catalog_models, plan_serving, serve_model
@@ -81,7 +82,7 @@ def test_plan_sizes_qwen2_72b_from_the_card_table_on_64_gb_cards(member_user, te
 
 
 def test_plan_uses_32_gb_cards_when_only_those_are_free(member_user, team, other_team):
-    from fleet.models import Membership
+    from fleet.booking.models import Membership
 
     a = make_node("node-a", "910B3")
     make_node("node-b", "910B4")
@@ -102,7 +103,7 @@ def test_plan_uses_32_gb_cards_when_only_those_are_free(member_user, team, other
 
 
 def test_plan_prefers_the_partly_used_half(member_user, team, other_team):
-    from fleet.models import Membership
+    from fleet.booking.models import Membership
 
     a = make_node("node-a", "910B3")
     Membership.objects.create(team=other_team, user=member_user)
@@ -154,7 +155,7 @@ def test_refused_on_24_gb_cards_naming_the_card_table_columns(member_user, team)
 
 
 def test_refused_with_the_earliest_start_when_nothing_is_free_now(member_user, team, other_team):
-    from fleet.models import Membership
+    from fleet.booking.models import Membership
 
     a = make_node("node-a", "910B3")
     Membership.objects.create(team=other_team, user=member_user)

@@ -15,7 +15,8 @@ import docker
 from config.celery import app as celery_app
 from devsim.client import DevsimFleet, wait_for
 from devsim.image import IMAGE
-from fleet.models import Booking, Node
+from fleet.booking.models import Booking
+from fleet.models import Node
 from jobs.choices import (
     BOOKING_LABEL,
     DEPLOYMENT_LABEL,

@@ -18,9 +18,9 @@ from django.utils import timezone
 from devsim.client import wait_for
 from fleet.booking import hooks
 from fleet.booking.choices import AuditAction, BookingStatus, EndReason
+from fleet.booking.models import AuditEntry, Booking
 from fleet.booking.services import change_booking
 from fleet.booking.tasks import run_booking_lifecycle
-from fleet.models import AuditEntry, Booking
 from fleet.services import probing
 from jobs import docker_api
 from jobs.choices import DeploymentStatus, JobStatus

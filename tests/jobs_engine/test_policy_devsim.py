@@ -16,7 +16,7 @@ from pathlib import Path
 import docker
 import pytest
 
-from fleet.models import AuditEntry
+from fleet.booking.models import AuditEntry
 from jobs.catalog.render import Command
 from jobs.catalog.services.recipes import create_recipe
 from jobs.choices import DeploymentStatus, JobStatus

@@ -16,9 +16,10 @@ import pytest
 from django.utils import timezone
 
 from devsim.client import wait_for
+from fleet.booking.models import Booking
 from fleet.booking.services import book_cards
 from fleet.errors import Conflict
-from fleet.models import Booking, Node
+from fleet.models import Node
 from fleet.services import probing
 from jobs.catalog.services.recipes import edit_recipe
 from jobs.choices import DeploymentStatus, JobStatus

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 from django.contrib.auth import get_user_model
 
-from fleet.models import Membership, Node
+from fleet.booking.models import Membership
+from fleet.models import Node
 from jobs.catalog.services.recipes import create_recipe
 from jobs.choices import JobKind
 from jobs.models import Deployment, Job

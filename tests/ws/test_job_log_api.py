@@ -154,7 +154,7 @@ def test_member_stops_a_deployment_of_the_team(member_api, deployment):
 
 
 def test_deploying_on_another_teams_booking_is_refused(member_api, their_deployment):
-    from fleet.models import Booking
+    from fleet.booking.models import Booking
 
     booking = Booking.objects.create(
         team=their_deployment.team,

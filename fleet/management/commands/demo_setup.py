@@ -9,9 +9,10 @@ from pathlib import Path
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
+from fleet.booking.models import Booking, Membership, Team
 from fleet.choices import TeamRole
 from fleet.errors import DomainError
-from fleet.models import Booking, Membership, Node, Team
+from fleet.models import Node
 
 DEMO_USERS = (
     # username, team slug, role, is admin

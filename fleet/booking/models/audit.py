@@ -7,10 +7,10 @@ from django.db import models
 
 from fleet.booking.choices import AuditAction, AuditObject
 from fleet.choices import TeamRole
+from fleet.models import Card, Node
 from fleet.validators import as_id
 
 from .booking import Booking
-from .node import Card, Node
 from .team import Team
 
 
@@ -78,6 +78,7 @@ class AuditEntry(models.Model):
     objects = AuditEntryQuerySet.as_manager()
 
     class Meta:
+        db_table = "fleet_auditentry"
         ordering = ["-at", "-pk"]
         verbose_name_plural = "audit entries"
         indexes = [models.Index(fields=["object_type", "object_id"], name="audit_object_idx")]

@@ -9,8 +9,8 @@ from django.db import models
 from django.db.models import Q
 
 from fleet.booking.choices import LIVE_STATUSES, BookingStatus, EndReason, NotificationKind
+from fleet.models import Card, Node
 
-from .node import Card, Node
 from .team import Team
 
 # Name of the PostgreSQL exclusion constraint on booked cards (added by migration 0003).
@@ -68,6 +68,7 @@ class Booking(models.Model):
     objects = BookingQuerySet.as_manager()
 
     class Meta:
+        db_table = "fleet_booking"
         ordering = ["start", "pk"]
         indexes = [
             models.Index(fields=["status", "end"], name="booking_status_end"),
@@ -160,6 +161,7 @@ class BookedCard(models.Model):
     objects = BookedCardQuerySet.as_manager()
 
     class Meta:
+        db_table = "fleet_bookedcard"
         ordering = ["booking", "card__device"]
         constraints = [
             models.UniqueConstraint(fields=["booking", "card"], name="one_row_per_booked_card"),
@@ -199,6 +201,7 @@ class Notification(models.Model):
     objects = NotificationQuerySet.as_manager()
 
     class Meta:
+        db_table = "fleet_notification"
         ordering = ["-created_at", "-pk"]
 
     def __str__(self) -> str:

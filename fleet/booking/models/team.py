@@ -29,6 +29,7 @@ class Team(models.Model):
     objects = TeamQuerySet.as_manager()
 
     class Meta:
+        db_table = "fleet_team"
         ordering = ["name"]
 
     def __str__(self) -> str:
@@ -45,6 +46,7 @@ class Membership(models.Model):
     role = models.CharField(max_length=10, choices=TeamRole.choices, default=TeamRole.MEMBER)
 
     class Meta:
+        db_table = "fleet_membership"
         constraints = [models.UniqueConstraint(fields=["team", "user"], name="one_membership")]
 
     def __str__(self) -> str:
