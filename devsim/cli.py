@@ -1,10 +1,14 @@
-"""Command line: python -m devsim up|down|status|onboard|ssh|demo|fault|image|serving-image."""
+"""Command line: python -m devsim up|down|status|onboard|ssh|demo|setup-demo|fault|...
+
+setup-demo needs the dashboard's settings and database (it registers the demo fleet there).
+"""
 
 from __future__ import annotations
 
 import argparse
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from devsim.chips import CHIPS, HEALTH_WORDS
 from devsim.fleet import Fleet
@@ -54,6 +58,12 @@ def _parser() -> argparse.ArgumentParser:
     ssh = sub.add_parser("ssh", help="print the ssh command line that logs into NODE")
     ssh.add_argument("node")
     sub.add_parser("demo", help="bring up the demo fleet (node-a, node-b, node-c)")
+    setup = sub.add_parser(
+        "setup-demo",
+        help="create the demo accounts (passwords kept in .demo/passwords, shown on every run) "
+        "and register the demo fleet's nodes in the dashboard, pinning their host keys",
+    )
+    setup.add_argument("--secrets-dir", type=Path, default=Path(".demo"))
     sub.add_parser("image", help="build the local busybox test image (idempotent)")
     serving = sub.add_parser(
         "serving-image", help="build the stand-in vLLM serving image npufleet/vllm-sim:local"
@@ -151,6 +161,14 @@ def _onboard(fleet: Fleet, args: argparse.Namespace) -> int:
     return 0
 
 
+def _setup_demo(fleet: Fleet, args: argparse.Namespace) -> int:
+    _django()
+    from devsim.demo_setup import DemoSetup
+
+    DemoSetup().run(fleet.root, args.secrets_dir)
+    return 0
+
+
 def _fault(fleet: Fleet, args: argparse.Namespace) -> None:
     kind = args.kind
     if kind in ("down", "up"):
@@ -192,6 +210,8 @@ def run(args: argparse.Namespace) -> int:
         print_status(fleet, [] if args.brief else fleet.names())
     elif cmd == "onboard":
         return _onboard(fleet, args)
+    elif cmd == "setup-demo":
+        return _setup_demo(fleet, args)
     elif cmd == "ssh":
         print(ssh_command(fleet.paths, fleet.meta(args.node)))
     elif cmd == "image":

@@ -84,7 +84,7 @@ say "migrating the database"
 say "starting the simulated fleet"
 .venv/bin/python -m devsim demo
 trap 'say "stopping the simulated fleet"; .venv/bin/python -m devsim down >/dev/null 2>&1 || true' EXIT
-.venv/bin/python manage.py demo_setup
+.venv/bin/python -m devsim setup-demo
 
 # 6. Web, worker and beat under one process manager.
 say "dashboard at http://127.0.0.1:$port  (Ctrl-C stops everything)"

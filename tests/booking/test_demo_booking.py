@@ -7,12 +7,12 @@ from datetime import timedelta
 
 import pytest
 from django.utils import timezone
-from fleet.management.commands.demo_setup import DEMO_CARDS, DEMO_HOURS, book_demo_cards
 
+from devsim.demo_setup import DEMO_CARDS, DEMO_HOURS, DemoSetup, book_demo_cards
 from fleet.booking.choices import BookingStatus, EndReason
 from fleet.booking.lifecycle import run_lifecycle
-from fleet.booking.models import Booking, Membership
 from fleet.booking.services import book_cards
+from fleet.models import Booking, Membership
 from tests.booking.conftest import hours
 
 pytestmark = pytest.mark.django_db
@@ -96,7 +96,6 @@ def test_demo_setup_books_for_vision_and_says_so(admin_user, team, monkeypatch):
     from io import StringIO
 
     from django.contrib.auth import get_user_model
-    from fleet.management.commands.demo_setup import Command
 
     from devsim import serving_image
     from jobs.catalog.services.catalog_edits import ensure_seed_catalog
@@ -108,7 +107,7 @@ def test_demo_setup_books_for_vision_and_says_so(admin_user, team, monkeypatch):
     Membership.objects.create(team=team, user=vera)
     node = make_node("node-a")
     out = StringIO()
-    command = Command(stdout=out)
+    command = DemoSetup(stdout=out)
     command._jobs(admin_user)
     command._jobs(admin_user)  # a restart
 

@@ -12,9 +12,9 @@ import pytest
 
 from devsim import cli, sshd
 from devsim.client import DevsimNode
+from devsim.demo_setup import DemoSetup
 from devsim.fleet import Fleet
 from fleet.choices import HostKeyStatus
-from fleet.management.commands.demo_setup import Command as DemoSetup
 from fleet.models import Node
 from tests.devsim.test_cli import devsim_cli
 from tests.frontend.conftest import make_node
@@ -152,3 +152,43 @@ def test_demo_setup_registers_only_its_nodes_and_keeps_the_ones_an_admin_added(
     # Run again (a demo restart): node-b is refreshed, not duplicated; the others stay.
     DemoSetup()._nodes(admin_user, fleet_dir)
     assert sorted(Node.objects.values_list("name", flat=True)) == ["lab-1", "node-a", "node-b"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_setup_demo_makes_the_accounts_nodes_recipes_and_booking_and_a_rerun_keeps_them(
+    fleet_dir, tmp_path, capsys, monkeypatch
+):
+    from django.contrib.auth import get_user_model
+
+    from devsim import serving_image
+    from jobs.catalog.services.catalog_edits import ensure_seed_catalog
+
+    monkeypatch.setattr(serving_image, "ensure_serving_image", lambda: None)  # tested on its own
+    ensure_seed_catalog()  # a transactional test's flush removes the seed rows
+    secrets_dir = tmp_path / "demo"
+    argv = ["--dir", str(fleet_dir), "setup-demo", "--secrets-dir", str(secrets_dir)]
+
+    assert cli.main(argv) == 1  # no simulated fleet yet
+    assert "no simulated nodes under" in capsys.readouterr().err
+    Fleet(fleet_dir).up([cli.NodeSpec("node-a", cards=8)])
+
+    assert cli.main(argv) == 0
+    first = capsys.readouterr().out
+    assert cli.main(argv) == 0
+    again = capsys.readouterr().out
+
+    passwords = dict(
+        line.split(" ", 1) for line in (secrets_dir / "passwords").read_text().split("\n") if line
+    )
+    assert set(passwords) == {"admin", "vera", "sam"}
+    for text in (first, again):
+        assert "Sign in at http://127.0.0.1:" in text
+        assert f"  vera   {passwords['vera']:<24} (admin of team vision)" in text
+        assert "recipes of team vision: qwen2-7b-tp1, llama2-13b-tp2, llama2-7b-pretrain" in text
+    node = Node.objects.get(name="node-a")
+    assert node.host_key_fingerprint == Fleet(fleet_dir).meta("node-a")["host_key_fingerprint"]
+    assert "node-a cards 0-3 for team vision, 8 h" in first
+    assert "of team vision on node-a is still live" in again
+    users = get_user_model().objects
+    assert users.get(username="vera").check_password(passwords["vera"])
+    assert users.filter(username__in=passwords).count() == 3

@@ -14,11 +14,10 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.test import Client
 from django.urls import reverse
-from fleet.management.commands.demo_setup import book_demo_cards
 
-from fleet.booking.models import Membership, Team
+from devsim.demo_setup import book_demo_cards, create_demo_recipes
+from fleet.models import Membership, Team
 from jobs.catalog.services.catalog_edits import ensure_seed_catalog
-from jobs.catalog.services.recipes import create_demo_recipes
 from jobs.models import Deployment
 from jobs.services import jobs as job_services
 from tests.conftest import PASSWORD
@@ -72,7 +71,7 @@ def make_demo(settings):
     vera = users.create_user("vera", "vera@example.com", PASSWORD)
     team = Team.objects.create(name="Vision", slug="vision")
     Membership.objects.create(team=team, user=vera, role="admin")
-    # The demo's nodes publish ports (bridge), as demo_setup registers them.
+    # The demo's nodes publish ports (bridge), as `python -m devsim setup-demo` registers them.
     node = make_node("node-a", healths=("OK",) * 8, network_mode="bridge")
     recipes = {r.name: r for r in create_demo_recipes(vera, team)}
     booking, made = book_demo_cards(admin, team, node)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from devsim.demo_setup import create_demo_recipes
 from fleet.booking.models import Membership
 from fleet.errors import Conflict, Invalid, NotAllowed
 from fleet.models import Card
@@ -162,10 +163,10 @@ def test_training_recipes_are_checked_against_the_ascendspeed_table(member_user,
 
 
 def test_create_demo_recipes_is_idempotent(admin_user, team):
-    first = recipes.create_demo_recipes(admin_user)
+    first = create_demo_recipes(admin_user)
     assert [r.name for r in first] == ["qwen2-7b-tp1", "llama2-13b-tp2", "llama2-7b-pretrain"]
     assert [r.kind for r in first] == ["inference", "inference", "training"]
-    assert recipes.create_demo_recipes(admin_user) == first
+    assert create_demo_recipes(admin_user) == first
     assert Recipe.objects.count() == 3
     qwen = first[0].current_version
     assert qwen.env == {"USE_PFA_HIGH_PRECISION_MODE": "1"} and qwen.image == IMAGE

@@ -1,18 +1,38 @@
-"""Prepare the local demo: an admin, two teams with a member each, and the simulated nodes."""
+"""Prepare the local demo: an admin, two teams with a member each, and the simulated nodes.
+
+`python -m devsim setup-demo` (run by `make demo` after `python -m devsim demo`): the demo data
+lives with the simulator, so no production module carries it.
+"""
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
+import sys
+from datetime import timedelta
 from pathlib import Path
+from typing import IO, Any
 
 from django.contrib.auth import get_user_model
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import OutputWrapper
+from django.core.management.color import color_style
+from django.utils import timezone
 
+from devsim import serving_image
+from devsim.fleet import DEMO_NODES
+from devsim.onboard import DEVSIM_LABEL, register
+from fleet.booking.lifecycle import run_lifecycle
 from fleet.booking.models import Booking, Membership, Team
+from fleet.booking.rules import DEMO_PURPOSE_PREFIX
+from fleet.booking.services import book_cards
 from fleet.choices import TeamRole
-from fleet.errors import DomainError
+from fleet.errors import DomainError, Invalid
 from fleet.models import Node
+from jobs.catalog.services.recipes import create_recipe
+from jobs.choices import RecipeKind
+from jobs.models import AllowedImagePrefix, Recipe
+from jobs.services.policy import allow_registry
 
 DEMO_USERS = (
     # username, team slug, role, is admin
@@ -27,6 +47,70 @@ DEMO_CARDS = [0, 1, 2, 3]
 DEMO_CARDS_TEXT = "0-3"
 DEMO_HOURS = 8
 
+DEMO_IMAGE = serving_image.IMAGE
+DEMO_RECIPES: tuple[tuple[str, str, dict[str, Any]], ...] = (
+    (
+        "qwen2-7b-tp1",
+        RecipeKind.INFERENCE,
+        {
+            "model": "qwen2-7b",
+            "weights_path": "/data/models/Qwen2-7B",
+            "served_model_name": "qwen2-7b",
+            "env": {"USE_PFA_HIGH_PRECISION_MODE": "1"},
+        },
+    ),
+    (
+        "llama2-13b-tp2",
+        RecipeKind.INFERENCE,
+        {
+            "model": "llama2-13b",
+            "weights_path": "/data/models/Llama-2-13b-chat-hf",
+            "served_model_name": "llama2-13b",
+            "tensor_parallel_size": 2,
+            "max_model_len": 16384,
+            "max_num_batched_tokens": 16384,
+        },
+    ),
+    (
+        "llama2-7b-pretrain",
+        RecipeKind.TRAINING,
+        {
+            "model": "llama2-7b",
+            "weights_path": "/data/models/Llama-2-7b-hf",
+            "framework": "ascendspeed",
+            "strategy": "pretrain",
+            "tensor_parallel_size": 1,
+            "pipeline_parallel_size": 4,
+            "micro_batch_size": 1,
+        },
+    ),
+)
+
+
+class DemoSetupError(RuntimeError):
+    """The demo cannot be set up; the message says what to run first."""
+
+
+def create_demo_recipes(admin: Any, team: Team | None = None) -> list[Recipe]:
+    """The manuals' example recipes for the demo (idempotent: existing names are kept)."""
+    team = team or Team.objects.order_by("pk").first()
+    if team is None:
+        raise Invalid("create a team before the demo recipes", field="team")
+    out = []
+    for name, kind, values in DEMO_RECIPES:
+        found = Recipe.objects.active().filter(team=team, name=name).first()
+        if found is None:
+            found = create_recipe(
+                admin,
+                team=team,
+                name=name,
+                kind=kind,
+                values={"image": DEMO_IMAGE, **values},
+                change_note="demo recipe from the manuals",
+            )
+        out.append(found)
+    return out
+
 
 def book_demo_cards(admin, team: Team, node: Node) -> tuple[Booking | None, bool | str]:
     """The demo's booking: (booking, True) when made now, (booking, False) when one is still
@@ -35,14 +119,6 @@ def book_demo_cards(admin, team: Team, node: Node) -> tuple[Booking | None, bool
     A site admin books it with a purpose starting with "demo:", so the no-show rule leaves it
     for whoever does the walk-through, however long after `make demo` they arrive.
     """
-    from datetime import timedelta
-
-    from django.utils import timezone
-
-    from fleet.booking.lifecycle import run_lifecycle
-    from fleet.booking.rules import DEMO_PURPOSE_PREFIX
-    from fleet.booking.services import book_cards
-
     run_lifecycle()  # end what a previous demo left behind before deciding to book
     now = timezone.now()
     live = (
@@ -67,17 +143,16 @@ def book_demo_cards(admin, team: Team, node: Node) -> tuple[Booking | None, bool
     return booking, True
 
 
-class Command(BaseCommand):
-    help = (
-        "Create the demo accounts (passwords kept in .demo/passwords, shown on every run) and "
-        "register the simulated fleet's nodes, pinning the host keys devsim generated."
-    )
+class DemoSetup:
+    """Create the demo accounts (passwords kept in .demo/passwords, shown on every run) and
+    register the simulated fleet's nodes, pinning the host keys devsim generated."""
 
-    def add_arguments(self, parser) -> None:
-        parser.add_argument("--devsim-dir", type=Path, default=Path(".devsim"))
-        parser.add_argument("--secrets-dir", type=Path, default=Path(".demo"))
+    def __init__(self, stdout: IO[str] | None = None) -> None:
+        self.stdout = OutputWrapper(stdout or sys.stdout)
+        self.style = color_style()
 
-    def handle(self, *args, devsim_dir: Path, secrets_dir: Path, **options) -> None:
+    def run(self, devsim_dir: Path, secrets_dir: Path = Path(".demo")) -> None:
+        """Everything, idempotent: a demo restart keeps the passwords, nodes and booking."""
         passwords = self._users(secrets_dir)
         admin = get_user_model().objects.get(username="admin")
         self._nodes(admin, devsim_dir)
@@ -123,13 +198,7 @@ class Command(BaseCommand):
 
     def _jobs(self, admin) -> None:
         """The stand-in serving image, the manuals' example recipes, a booking to deploy on."""
-        from devsim.serving_image import ensure_serving_image
-        from jobs.catalog.services.recipes import create_demo_recipes
-
-        ensure_serving_image()
-        from jobs.models import AllowedImagePrefix
-        from jobs.services.policy import allow_registry
-
+        serving_image.ensure_serving_image()
         if not AllowedImagePrefix.objects.filter(prefix="npufleet/").exists():
             allow_registry(admin, "npufleet/", note="the simulated fleet's stand-in images")
             self.stdout.write("container policy: images under npufleet/ allowed (stand-ins)")
@@ -154,11 +223,6 @@ class Command(BaseCommand):
         Nodes an admin added are left alone: other simulated nodes (python -m devsim up, then
         onboard), and a node that has a demo name but was not registered from devsim.
         """
-        import json
-
-        from devsim.fleet import DEMO_NODES
-        from devsim.onboard import DEVSIM_LABEL, register
-
         demo_names = {spec.name for spec in DEMO_NODES}
         metas = [
             json.loads(path.read_text())
@@ -166,7 +230,9 @@ class Command(BaseCommand):
         ]
         metas = [meta for meta in metas if meta["name"] in demo_names]
         if not metas:
-            raise CommandError(f"no simulated nodes under {devsim_dir}: run python -m devsim demo")
+            raise DemoSetupError(
+                f"no simulated nodes under {devsim_dir}: run python -m devsim demo"
+            )
         for meta in metas:
             existing = Node.objects.filter(name=meta["name"]).first()
             if existing is not None and DEVSIM_LABEL not in existing.labels:
@@ -177,7 +243,7 @@ class Command(BaseCommand):
             try:
                 node = register(meta, admin)
             except DomainError as exc:
-                raise CommandError(f"node {meta['name']}: {exc.message}") from None
+                raise DemoSetupError(f"node {meta['name']}: {exc.message}") from None
             self.stdout.write(
                 f"node {node.name}: {node.host}:{node.port} key {node.host_key_fingerprint} "
                 f"({node.status}, {node.cards.count()} cards)"
