@@ -21,11 +21,9 @@ from fleet.api.serializers import (
     SeriesSerializer,
 )
 from fleet.errors import Invalid
+from fleet.holders import redact_cards
 from fleet.models import Card, CardSample, Node
-from fleet.permissions import redact_cards
 from fleet.services import nodes, probing, samples
-
-SECRET_AND_PLAIN = ("private_key", "passphrase", "password")
 
 
 class NodeViewSet(viewsets.ModelViewSet):

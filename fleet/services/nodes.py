@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
@@ -49,13 +48,6 @@ PLAIN_FIELDS = (
     *PATH_FIELDS,
 )
 SECRET_FIELDS = ("private_key", "passphrase", "password")
-
-
-@dataclass
-class NodeInput:
-    """Fields of a node as given by a form, the API or an import file (secrets optional)."""
-
-    values: dict[str, Any] = field(default_factory=dict)
 
 
 def target_for(node: Node) -> Target:

@@ -17,14 +17,6 @@ class RecipeQuerySet(models.QuerySet):
             return self.none()
         return self
 
-    def editable_by(self, user) -> RecipeQuerySet:
-        """Recipes of the user's teams (all of them for a site admin)."""
-        if not user.is_authenticated:
-            return self.none()
-        if user.is_superuser:
-            return self
-        return self.filter(team__memberships__user=user).distinct()
-
     def active(self) -> RecipeQuerySet:
         """Recipes not archived."""
         return self.filter(archived=False)
