@@ -10,6 +10,7 @@ from __future__ import annotations
 import zoneinfo
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, TypeAlias, TypedDict
 
 from django.conf import settings
 from django.db.models import Count, F
@@ -17,6 +18,17 @@ from django.db.models import Count, F
 from fleet.booking.choices import LIVE_STATUSES
 from fleet.booking.models import Booking, Team
 from fleet.booking.notify import when
+
+if TYPE_CHECKING:
+    from django_stubs_ext import WithAnnotations
+
+
+class _CardCount(TypedDict):
+    n_cards: int
+
+
+# A booking with the number of cards it holds (annotated by the query).
+CountedBooking: TypeAlias = "WithAnnotations[Booking, _CardCount]"
 
 
 @dataclass(frozen=True)
@@ -70,7 +82,7 @@ def overlap_hours(a_start: datetime, a_end: datetime, b_start: datetime, b_end: 
 
 def _team_bookings(
     team: Team, start: datetime, end: datetime, exclude: Booking | None
-) -> list[Booking]:
+) -> list[CountedBooking]:
     """The team's bookings meeting [start, end) that held cards at all, with `n_cards`."""
     rows = (
         Booking.objects.filter(team=team)
@@ -84,7 +96,9 @@ def _team_bookings(
     return list(rows)
 
 
-def peak_cards(bookings: list[Booking], start: datetime, end: datetime) -> tuple[int, datetime]:
+def peak_cards(
+    bookings: list[CountedBooking], start: datetime, end: datetime
+) -> tuple[int, datetime]:
     """Most cards the live bookings hold at one instant of [start, end), and that instant."""
     events: list[tuple[datetime, int]] = []
     for b in bookings:
