@@ -15,7 +15,6 @@ CARD_MEMORY_GB: dict[str, int] = {
     "310P3": 24,
 }
 
-TABLE_COLUMNS_GB = (32, 64)
 CHIPS_BY_GB: dict[int, tuple[str, ...]] = {
     gb: tuple(name for name, mem in CARD_MEMORY_GB.items() if mem == gb) for gb in (32, 64)
 }
