@@ -7,6 +7,7 @@ busy time in the availability answer and the timeline. Writes go through fleet.b
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 import django_filters
 from django.db.models import Prefetch, Q
@@ -338,8 +339,8 @@ class TeamViewSet(
             return Team.objects.none()
         return Team.objects.of_user(self.request.user)
 
-    def get_serializer_context(self):
-        context = super().get_serializer_context()
+    def get_serializer_context(self) -> dict[str, Any]:
+        context = dict(super().get_serializer_context())
         user = self.request.user
         if user.is_authenticated:
             context["roles"] = dict(

@@ -53,10 +53,12 @@ class PkOrNameField(serializers.RelatedField):
         text = str(data).strip()
         pk = as_id(text)
         key = {"pk": pk} if pk is not None else {self.lookup: text}
+        queryset = self.get_queryset()
+        assert queryset is not None  # each subclass names its queryset
         try:
-            return self.get_queryset().get(**key)
-        except self.get_queryset().model.DoesNotExist:
-            kind = self.get_queryset().model._meta.verbose_name
+            return queryset.get(**key)
+        except queryset.model.DoesNotExist:
+            kind = queryset.model._meta.verbose_name
             raise serializers.ValidationError(f"No {kind} {text!r}.") from None
 
     def to_representation(self, value):

@@ -75,7 +75,8 @@ def cordon(user, node: Node, *, devices: Sequence[int] | None = None, reason: st
         Node.objects.filter(pk=node.pk).update(cordoned=True, cordon_reason=reason[:300])
         what = f"node {node.name}"
     node.refresh_from_db()
-    for card in chosen or [None]:
+    targets: list[Card | None] = list(chosen) or [None]  # no card chosen: the node
+    for card in targets:
         audit.record(
             AuditAction.CORDON,
             user,
@@ -108,7 +109,8 @@ def uncordon(user, node: Node, *, devices: Sequence[int] | None = None, reason: 
         Card.objects.filter(pk__in=[c.pk for c in chosen]).update(cordoned=False, cordon_reason="")
     else:
         Node.objects.filter(pk=node.pk).update(cordoned=False, cordon_reason="")
-    for card in chosen or [None]:
+    targets: list[Card | None] = list(chosen) or [None]
+    for card in targets:
         audit.record(
             AuditAction.UNCORDON,
             user,

@@ -49,7 +49,7 @@ def claimed_in_db(node: Node, *, exclude: int | None = None) -> dict[int, str]:
     """Ports held on the node by its deployments, each with a phrase naming the deployment."""
     rows = (
         Deployment.objects.filter(node=node, status__in=PORT_HOLDING_STATUSES)
-        .exclude(pk=exclude)
+        .exclude(pk=exclude)  # type: ignore[misc]  # pk=None excludes nothing
         .select_related("recipe_version")
     )
     claimed: dict[int, str] = {}
