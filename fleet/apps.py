@@ -1,7 +1,7 @@
 """App configuration."""
 
 from django.apps import AppConfig
-from django.db.models.signals import post_delete, post_migrate, post_save
+from django.db.models.signals import post_migrate
 
 
 class FleetConfig(AppConfig):
@@ -11,11 +11,6 @@ class FleetConfig(AppConfig):
     name = "fleet"
 
     def ready(self) -> None:
-        from fleet.booking.models import Membership
-        from fleet.permissions import membership_changed
         from fleet.schedules import ensure_schedules
 
         post_migrate.connect(ensure_schedules, sender=self, dispatch_uid="fleet-schedules")
-        # Open websockets check access again when a membership goes or changes.
-        post_save.connect(membership_changed, sender=Membership, dispatch_uid="fleet-member-saved")
-        post_delete.connect(membership_changed, sender=Membership, dispatch_uid="fleet-member-gone")

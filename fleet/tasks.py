@@ -12,7 +12,6 @@ from django.conf import settings
 from django.core.cache import cache
 from django.utils import timezone
 
-from fleet.booking.tasks import post_team_webhook, run_booking_lifecycle  # noqa: F401 (registers them)
 from fleet.models import Node
 from fleet.services import probing, samples
 

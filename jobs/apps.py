@@ -11,6 +11,9 @@ class JobsConfig(AppConfig):
 
     def ready(self) -> None:
         from fleet.booking import hooks
+        from fleet.pages.panels import register_delete_panel
+        from jobs import tasks  # noqa: F401  registers the tasks that jobs.dispatch names
+        from jobs.pages.panels import node_delete_deployments
         from jobs.services import booking_hooks
 
         # Bookings ask the job engine whether something is deployed, and have it stop containers.
@@ -18,3 +21,5 @@ class JobsConfig(AppConfig):
             deployment_check=booking_hooks.has_deployment,
             container_stopper=booking_hooks.stop_containers,
         )
+        # The node delete page names the deployments still live on the node.
+        register_delete_panel("jobs-deployments", node_delete_deployments, order=20)

@@ -6,8 +6,8 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from fleet.choices import AuthMethod, CheckStatus, Health
+from fleet.holders import redact_cards
 from fleet.models import Card, CardSample, Node
-from fleet.permissions import redact_cards
 
 HOLDERS = serializers.ListField(child=serializers.DictField())
 

@@ -15,9 +15,9 @@ from fleet.booking.cards import card_state
 from fleet.booking.choices import UNHEALTHY
 from fleet.booking.errors import BookingInvalid
 from fleet.booking.models import BookedCard
+from fleet.booking.permissions import Viewer
 from fleet.choices import CheckStatus, Health
 from fleet.models import Card, Node
-from fleet.permissions import Viewer
 from fleet.reachability import node_problem, reachable
 
 

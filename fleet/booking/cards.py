@@ -10,8 +10,8 @@ from fleet.booking.choices import UNHEALTHY
 from fleet.booking.errors import BookingConflict, CardsUnavailable
 from fleet.booking.models import BookedCard, Booking, Team
 from fleet.booking.notify import window
+from fleet.booking.permissions import redact_cards
 from fleet.models import Card, Node
-from fleet.permissions import redact_cards
 
 
 def lock_for_booking(team: Team | None, node: Node) -> tuple[Node, list[Card]]:

@@ -9,8 +9,6 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 
 from fleet import validators
-from fleet.booking import audit
-from fleet.booking.choices import AuditAction, AuditObject
 from fleet.choices import AuthMethod, HostKeyStatus, NodeStatus
 from fleet.errors import Conflict, Invalid, NotAllowed
 from fleet.models import Node
@@ -24,6 +22,7 @@ from fleet.remote import (
     load_private_key,
     pool,
 )
+from fleet.signals import NodeChange, node_changed
 
 log = logging.getLogger(__name__)
 
@@ -77,13 +76,14 @@ def _shown(values: dict[str, Any]) -> dict[str, Any]:
 
 
 def _audit(
-    action: AuditAction, actor: Any, node: Node, summary: str, values: dict[str, Any]
+    action: NodeChange, actor: Any, node: Node, summary: str, values: dict[str, Any]
 ) -> None:
-    """One audit entry about a node; `values` are new values or (before, after) pairs."""
+    """Report a node change (the booking app's audit log records it); `values` are new values
+    or (before, after) pairs."""
     changes = {k: v if isinstance(v, tuple) else (None, v) for k, v in values.items()}
-    about = (AuditObject.NODE, node.pk, node.name)
-    node_link = node if node.pk and action != AuditAction.DELETE else None
-    audit.record(action, actor, summary, node=node_link, changes=changes, about=about)
+    node_changed.send(
+        sender=Node, action=action, actor=actor, node=node, summary=summary, changes=changes
+    )
 
 
 def _require_admin(actor: Any) -> None:
@@ -155,7 +155,7 @@ def register_node(*, actor: Any, values: dict[str, Any], scan: bool = True) -> N
     try:
         with transaction.atomic():
             node = Node.objects.create(**clean)
-            _audit(AuditAction.ADD, actor, node, f"Node {node.name} registered", _shown(clean))
+            _audit(NodeChange.ADD, actor, node, f"Node {node.name} registered", _shown(clean))
     except IntegrityError:
         raise Conflict(f"a node named {clean['name']!r} exists already", field="name") from None
     log.info("node %s registered by %s", node.name, actor)
@@ -185,7 +185,7 @@ def update_node(node: Node, *, actor: Any, values: dict[str, Any]) -> Node:
             raise Conflict(
                 f"a node named {clean.get('name')!r} exists already", field="name"
             ) from None
-        _audit(AuditAction.EDIT, actor, locked, f"Node {locked.name} edited", changes)
+        _audit(NodeChange.EDIT, actor, locked, f"Node {locked.name} edited", changes)
     pool.close(f"node-{node.pk}")
     if moved:
         scan_host_key(locked)
@@ -204,7 +204,7 @@ def delete_node(node: Node, *, actor: Any) -> None:
     _require_admin(actor)
     key = f"node-{node.pk}"
     with transaction.atomic():
-        _audit(AuditAction.DELETE, actor, node, f"Node {node.name} ({node.host}) deleted", {})
+        _audit(NodeChange.DELETE, actor, node, f"Node {node.name} ({node.host}) deleted", {})
         node.delete()
     pool.close(key)
 
@@ -298,9 +298,7 @@ def accept_host_key(
                 field="fingerprint",
             )
         changes = {"host_key_fingerprint": (locked.host_key_fingerprint or None, seen)}
-        _audit(
-            AuditAction.KEY_ACCEPT, actor, locked, f"Host key of {locked.name} accepted", changes
-        )
+        _audit(NodeChange.KEY_ACCEPT, actor, locked, f"Host key of {locked.name} accepted", changes)
         locked.host_key_type = locked.seen_host_key_type
         locked.host_key = locked.seen_host_key
         locked.host_key_fingerprint = seen

@@ -18,6 +18,7 @@ from fleet.reachability import reachable
 from fleet.remote import ErrorKind, RemoteError, pool
 from fleet.remote_shell import shells
 from fleet.services.nodes import target_for
+from fleet.signals import NodeChange, node_changed, probe_recorded
 from fleet.streams import batched, broadcast_node
 
 log = logging.getLogger(__name__)
@@ -258,13 +259,13 @@ def _tell_teams(
     *,
     answered: bool = True,
 ) -> None:
-    """Notify the teams of active bookings of a health transition; never fails the probe."""
-    from fleet.booking.notify import health_transitions
-
+    """Report the probe's outcome (the booking app tells the teams of active bookings of a
+    health transition); a failing receiver never fails the probe."""
     try:
         with transaction.atomic():  # a savepoint: a failure here leaves the probe's record
-            health_transitions(
-                node,
+            probe_recorded.send(
+                sender=Node,
+                node=node,
                 was_answering=was_answering,
                 health_before=health_before,
                 cards=cards,
@@ -276,12 +277,16 @@ def _tell_teams(
 
 def _audit_refused(node: Node, exc: RemoteError) -> None:
     """The connection was refused on a changed host key: an automatic audit entry."""
-    from fleet.booking import audit
-    from fleet.booking.choices import AuditAction
-
     changes = {"host_key_fingerprint": (node.host_key_fingerprint, exc.fingerprint)}
     summary = f"Host key of {node.name} changed; connection refused"
-    audit.record(AuditAction.KEY_REFUSE, None, summary, node=node, changes=changes)
+    node_changed.send(
+        sender=Node,
+        action=NodeChange.KEY_REFUSE,
+        actor=None,
+        node=node,
+        summary=summary,
+        changes=changes,
+    )
 
 
 def _tell_admins(node: Node, exc: RemoteError) -> None:

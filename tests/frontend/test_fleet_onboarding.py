@@ -129,7 +129,7 @@ def test_accepting_the_shown_fingerprint_pins_the_key_and_probes_at_once(as_admi
     )
     probed: list[int] = []
     monkeypatch.setattr(
-        "frontend.views_fleet.probing.probe_node", lambda pk, full=None: probed.append(pk)
+        "fleet.pages.views.probing.probe_node", lambda pk, full=None: probed.append(pk)
     )
     page = as_admin.get(reverse("node-host-key", args=[node.pk]))
     assert offered.fingerprint in str(by_testid(page, "fingerprint"))
@@ -156,7 +156,7 @@ def test_accepting_another_fingerprint_is_refused_with_the_reason(as_admin, monk
         seen_host_key=offered.base64,
         seen_host_key_fingerprint=offered.fingerprint,
     )
-    monkeypatch.setattr("frontend.views_fleet.probing.probe_node", pytest.fail)
+    monkeypatch.setattr("fleet.pages.views.probing.probe_node", pytest.fail)
     fake = "SHA256:" + base64.b64encode(b"x" * 32).decode().rstrip("=")
 
     response = as_admin.post(reverse("node-accept-key", args=[node.pk]), {"fingerprint": fake})
@@ -209,7 +209,7 @@ def test_admin_deletes_a_node_after_confirming(as_admin):
 def test_probe_now_queues_a_full_probe(as_admin, monkeypatch):
     node = make_node("node-a")
     queued: list[tuple] = []
-    monkeypatch.setattr("frontend.views_fleet.tasks.probe_node.delay", lambda *a: queued.append(a))
+    monkeypatch.setattr("fleet.pages.views.tasks.probe_node.delay", lambda *a: queued.append(a))
 
     response = as_admin.post(reverse("node-probe", args=[node.pk]))
 
@@ -238,7 +238,7 @@ def test_only_site_admins_may_change_nodes(client, request, persona, method, rou
     Node.objects.filter(pk=node.pk).update(
         host_key_status=HostKeyStatus.PENDING, seen_host_key_fingerprint="SHA256:x"
     )
-    monkeypatch.setattr("frontend.views_fleet.tasks.probe_node.delay", pytest.fail)
+    monkeypatch.setattr("fleet.pages.views.tasks.probe_node.delay", pytest.fail)
     client.force_login(request.getfixturevalue(persona))
     url = reverse(route) if route == "node-create" else reverse(route, args=[node.pk])
 

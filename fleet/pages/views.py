@@ -18,14 +18,13 @@ from django.views.decorators.http import require_POST
 from fleet import tasks
 from fleet.choices import HostKeyStatus, NodeStatus
 from fleet.errors import DomainError, NotAllowed
+from fleet.holders import label_cards, redact_cards
 from fleet.models import Node
-from fleet.permissions import redact_cards
+from fleet.pages.forms import AcceptHostKeyForm, NodeForm
+from fleet.pages.panels import delete_panels
 from fleet.remote import HostKey
 from fleet.services import nodes, probing, samples
 from fleet.streams import node_summary
-from frontend.card_holders import label_cards
-from frontend.forms import AcceptHostKeyForm, NodeForm
-from jobs.models import Deployment
 
 View = Callable[..., HttpResponse]
 
@@ -237,14 +236,8 @@ def node_delete(request: HttpRequest, pk: int) -> HttpResponse:
         nodes.delete_node(node, actor=request.user)
         messages.success(request, f"{node.name} deleted.")
         return redirect("home")
-    context = {
-        "node": node,
-        "bookings": node.bookings.live().with_cards().order_by("start", "pk"),
-        "deployments": Deployment.objects.live()
-        .filter(node=node)
-        .select_related("team", "recipe_version__recipe")
-        .order_by("pk"),
-    }
+    # What is live on the node (bookings, deployments): panels of the apps that own them.
+    context = {"node": node, "panels": delete_panels(request, node)}
     return render(request, "fleet/node_confirm_delete.html", context)
 
 

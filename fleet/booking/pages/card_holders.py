@@ -1,8 +1,9 @@
 """Who has a card, as the viewer may know it: the booking team (or "busy"), whether the
 dashboard's containers or processes outside the dashboard hold it, and why its state is unknown.
 
-Tiles (fleet/_npu.html) and the card table (fleet/_card_table.html) show these; other teams'
-work is shown through `fleet.permissions.Viewer` and `redact_cards`, never in more detail.
+Tiles (fleet/_npu.html) and the card table (fleet/_card_table.html) show these (fleet pages call
+`label_cards` through `fleet.holders`, where BookingConfig.ready() registers it); other teams'
+work is shown through `fleet.booking.permissions.Viewer` and `redact_cards`, never in more detail.
 """
 
 from __future__ import annotations
@@ -13,8 +14,8 @@ from typing import Any
 from django.utils import timezone
 
 from fleet.booking.models import BookedCard
+from fleet.booking.permissions import Viewer, redact_cards
 from fleet.models import Card, Node
-from fleet.permissions import Viewer, redact_cards
 from fleet.reachability import reachable
 
 
