@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -47,7 +48,7 @@ def _pick_cards(
     start: datetime,
     end: datetime,
     exclude: Booking | None = None,
-    actor=None,
+    actor: Any = None,
 ) -> tuple[list[Card], str]:
     """The cards to book (by hand or by the allocator) and why; raises 400/409 errors."""
     if not cards:
@@ -95,7 +96,7 @@ def _pick_cards(
 
 
 def _enforce_quota(
-    user,
+    user: Any,
     team: Team,
     start: datetime,
     end: datetime,
@@ -142,7 +143,7 @@ def _write_cards(booking: Booking, cards: Sequence[Card], *, replace: bool = Fal
         ) from None
 
 
-def _record_override(user, booking: Booking, breaches: list[QuotaBreach], reason: str) -> None:
+def _record_override(user: Any, booking: Booking, breaches: list[QuotaBreach], reason: str) -> None:
     if breaches:
         audit.record(
             AuditAction.OVERRIDE,
@@ -161,7 +162,7 @@ def _devices(cards: Sequence[Card]) -> str:
 
 @transaction.atomic
 def book_cards(
-    user,
+    user: Any,
     *,
     team: Team,
     node: Node,
@@ -213,7 +214,7 @@ def book_cards(
     return booking
 
 
-def _locked_live_booking(user, booking: Booking) -> Booking:
+def _locked_live_booking(user: Any, booking: Booking) -> Booking:
     booking = (
         Booking.objects.select_for_update(no_key=True)
         .select_related("team", "node")
@@ -231,7 +232,7 @@ def _locked_live_booking(user, booking: Booking) -> Booking:
 
 @transaction.atomic
 def change_booking(
-    user,
+    user: Any,
     booking: Booking,
     *,
     purpose: str | None = None,
@@ -329,7 +330,12 @@ def change_booking(
 
 
 def extend_booking(
-    user, booking: Booking, end: datetime, *, override_reason: str = "", now: datetime | None = None
+    user: Any,
+    booking: Booking,
+    end: datetime,
+    *,
+    override_reason: str = "",
+    now: datetime | None = None,
 ) -> Booking:
     """Move a live booking's end later, when its cards are free until then."""
     if end <= booking.end:
@@ -341,7 +347,7 @@ def extend_booking(
 
 @transaction.atomic
 def cancel_booking(
-    user, booking: Booking, *, reason: str = "", now: datetime | None = None
+    user: Any, booking: Booking, *, reason: str = "", now: datetime | None = None
 ) -> Booking:
     """Cancel a live booking: its cards are free from now on; the team is told."""
     now = now or timezone.now()
