@@ -19,6 +19,7 @@ import requests
 from django.conf import settings
 from docker.errors import DockerException
 
+from fleet.models import Node
 from fleet.remote import RemoteError, pool
 from fleet.services.nodes import target_for
 from jobs.docker_api import classify, client_for, docker_on
@@ -69,14 +70,21 @@ class BuildRunner(Runner):
         self._timed_out = False
         self._responses: list[requests.Response] = []
 
+    @property
+    def node(self) -> Node:
+        """The build's node; run() refuses a build whose node was deleted."""
+        if self.job.node is None:
+            raise StepFailed("the node of this build was deleted")
+        return self.job.node
+
     @contextlib.contextmanager
     def _docker(self, timeout: float) -> Iterator[docker.DockerClient]:
         """Like `docker_on`, but only SDK and transport errors become RemoteError."""
-        client = client_for(self.job.node, timeout)
+        client = client_for(self.node, timeout)
         try:
             yield client
         except (DockerException, requests.RequestException, paramiko.SSHException, OSError) as exc:
-            raise classify(exc, self.job.node) from None
+            raise classify(exc, self.node) from None
         finally:
             with contextlib.suppress(Exception):
                 client.api.close()
@@ -140,7 +148,7 @@ class BuildRunner(Runner):
                 client.api.hooks["response"].append(lambda r, *a, **k: self._responses.append(r))
                 stack.enter_context(self._hang_up_when_stopped())
                 policy.check_build(
-                    node=self.job.node,
+                    node=self.node,
                     team=self.job.team,
                     dockerfile=self.params["dockerfile"],
                     build_args=self.params.get("build_args") or {},
@@ -228,7 +236,7 @@ class BuildRunner(Runner):
 
     # A folder on the node.
     def _build_folder(self) -> None:
-        node, path = self.job.node, self.params["context_path"]
+        node, path = self.node, self.params["context_path"]
         dockerfile = self.params.get("dockerfile") or ""
         target = target_for(node)
         with self.step("context"):
@@ -274,7 +282,7 @@ class BuildRunner(Runner):
 
     def _checked_folder(self, path: str, dockerfile: str) -> str:
         """The context folder resolved on the node and checked by the policy, Dockerfile too."""
-        node = self.job.node
+        node = self.node
         real = policy.check_build(node=node, team=self.job.team, context_path=path)
         if real != path:
             self.log.line(f"build context {path} is {real} on {node.name}")
@@ -306,7 +314,7 @@ class BuildRunner(Runner):
         with self._docker(60.0) as client:
             attrs = client.api.inspect_image(self.tag)
         image = images.record_image(
-            self.job.node,
+            self.node,
             tag=self.tag,
             image_id=attrs["Id"],
             size_bytes=int(attrs.get("Size") or 0),
