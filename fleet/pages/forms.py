@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django import forms
+from django.http import QueryDict
 
 from fleet import choices
 from fleet.choices import AuthMethod
@@ -76,7 +77,7 @@ class NodeForm(forms.Form):
     )
     network_mode = forms.ChoiceField(
         label="Network mode",
-        choices=Node._meta.get_field("network_mode").choices,
+        choices=Node._meta.get_field("network_mode").choices or [],
         initial="host",
         required=False,
         help_text=Node._meta.get_field("network_mode").help_text,
@@ -125,8 +126,9 @@ class NodeForm(forms.Form):
         kept instead of asking for the file again (browsers clear file inputs)."""
         uploaded = getattr(self, "cleaned_data", {}).get("private_key_file")
         if self.errors and uploaded and not self.data.get("private_key"):
-            self.data = self.data.copy()
-            self.data["private_key"] = uploaded
+            data = cast(QueryDict, self.data).copy()  # a bound form's data is a QueryDict
+            data["private_key"] = uploaded
+            self.data = data
             kept = "The key from the uploaded file is kept here: you need not upload it again."
             self["private_key"].help_text = kept
 
