@@ -3,7 +3,7 @@ SHELL := /bin/bash
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: demo test install lint format bench clean-demo
+.PHONY: demo test install lint typecheck format bench clean-demo
 
 demo:
 	bash scripts/demo.sh
@@ -16,6 +16,9 @@ install:
 
 lint: install
 	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check .
+
+typecheck: install
+	bash scripts/typecheck.sh
 
 format: install
 	$(VENV)/bin/ruff check --fix . && $(VENV)/bin/ruff format .
