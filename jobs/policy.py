@@ -196,6 +196,12 @@ class Context:
         raise PolicyRefused(rule, message, value=value, field=self.field)
 
 
+def normalized_tag(tag: str) -> str:
+    """`name` means `name:latest`, as `docker images` lists it."""
+    last = tag.rsplit("/", 1)[-1]
+    return tag if ":" in last else f"{tag}:latest"
+
+
 def _under(path: str, root: str) -> bool:
     root = root.rstrip("/") or "/"
     return root == "/" or path == root or path.startswith(root + "/")

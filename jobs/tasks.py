@@ -11,33 +11,35 @@ from celery import shared_task
 from celery.signals import worker_ready, worker_shutting_down
 from django.db import connections
 
+from fleet.remote import RemoteError
+from jobs import dispatch
 from jobs.choices import DeploymentStatus, JobKind, JobStatus
+from jobs.follow import close_all, follow_task
 from jobs.models import Deployment
+from jobs.runners.build import BuildRunner, RemoveImageRunner
+from jobs.runners.deploy import DeployRunner, RemoveRunner, RestartRunner, StopRunner
 from jobs.services import jobs as job_services
+from jobs.services import reconcile as reconciling
+from jobs.services import recovery
 
 log = logging.getLogger(__name__)
 
 
+RUNNERS = {
+    JobKind.DEPLOY: DeployRunner,
+    JobKind.STOP: StopRunner,
+    JobKind.RESTART: RestartRunner,
+    JobKind.REMOVE: RemoveRunner,
+    JobKind.BUILD: BuildRunner,
+    JobKind.REMOVE_IMAGE: RemoveImageRunner,
+}
+
+
 def runner_for(job):
-    from jobs.runners.deploy import DeployRunner, RemoveRunner, RestartRunner, StopRunner
-
-    runners = {
-        JobKind.DEPLOY: DeployRunner,
-        JobKind.STOP: StopRunner,
-        JobKind.RESTART: RestartRunner,
-        JobKind.REMOVE: RemoveRunner,
-    }
-    try:
-        from jobs.runners.build import BuildRunner, RemoveImageRunner
-
-        runners[JobKind.BUILD] = BuildRunner
-        runners[JobKind.REMOVE_IMAGE] = RemoveImageRunner
-    except ImportError:
-        pass
-    return runners[job.kind](job)
+    return RUNNERS[job.kind](job)
 
 
-@shared_task(acks_late=True, reject_on_worker_lost=False, ignore_result=True)
+@shared_task(name=dispatch.RUN_JOB, acks_late=True, reject_on_worker_lost=False, ignore_result=True)
 def run_job(job_id: int) -> str:
     """Claim the job (a redelivered message finds it taken and does nothing), then run it."""
     job = job_services.claim(job_id)
@@ -56,11 +58,9 @@ def run_job(job_id: int) -> str:
         connections.close_all()
 
 
-@shared_task(ignore_result=True)
+@shared_task(name=dispatch.FOLLOW_DEPLOYMENT, ignore_result=True)
 def follow_deployment(deployment_id: int) -> int:
     """Keep copying a running deployment's output into its log (on the `logs` queue)."""
-    from jobs.follow import follow_task
-
     return follow_task(deployment_id)
 
 
@@ -73,8 +73,6 @@ def close_followers_before_a_cold_shutdown(**_: object) -> None:
     cannot do: it dies with a traceback, its threads still blocked on the followers' streams.
     Close the followers first, wait until their tasks have ended, then let Celery go on."""
     from celery.worker import state
-
-    from jobs.follow import close_all
 
     def ended() -> bool:
         return not any(r.name == follow_deployment.name for r in list(state.active_requests))
@@ -104,23 +102,18 @@ def close_followers(**_: object) -> None:
     them forever and a cold one would leave the pool's threads blocked at exit. Runs from the
     signal handler: the closing (network I/O) happens on a thread of its own.
     """
-    from jobs.follow import close_all
-
     threading.Thread(target=close_all, name="close-log-followers", daemon=True).start()
 
 
-@shared_task(ignore_result=True)
+@shared_task(name=dispatch.CLEANUP_DEPLOYMENT, ignore_result=True)
 def cleanup_deployment(deployment_id: int) -> int:
     """Remove the container of a deployment whose job was lost, so its cards are free.
 
     A node that cannot be reached now is cleaned by the reconciler once it answers again.
     """
-    from fleet.remote import RemoteError
-    from jobs.services.reconcile import remove_orphans_on
-
     deployment = Deployment.objects.select_related("node").get(pk=deployment_id)
     try:
-        return remove_orphans_on(deployment.node, {deployment_id})
+        return reconciling.remove_orphans_on(deployment.node, {deployment_id})
     except RemoteError as exc:
         log.warning(
             "deployment %s: cannot remove its container yet (%s); the reconciler will",
@@ -130,12 +123,10 @@ def cleanup_deployment(deployment_id: int) -> int:
         return 0
 
 
-@shared_task(ignore_result=True)
+@shared_task(name=dispatch.RECONCILE, ignore_result=True)
 def reconcile() -> dict:
     """Fail stale jobs, sync deployments, restart lost log followers, remove orphan containers."""
-    from jobs.services import reconcile as reconciling
-
-    failed = job_services.reconcile_stale()
+    failed = recovery.reconcile_stale()
     synced = reconciling.sync_deployments()
     followed = reconciling.resume_followers()
     orphans = reconciling.remove_orphans()

@@ -12,10 +12,12 @@ from rest_framework.response import Response
 from fleet.api.fields import bounded_int
 from fleet.booking.models import Booking
 from fleet.errors import Invalid
+from jobs.catalog.models import RecipeVersion
 from jobs.choices import JobStatus
-from jobs.models import Deployment, Job, LogChunk, RecipeVersion
+from jobs.models import Deployment, Job, LogChunk
 from jobs.services import deployments as deployment_services
 from jobs.services import jobs as job_services
+from jobs.services import recovery
 
 
 class JobSerializer(serializers.ModelSerializer):
@@ -100,7 +102,7 @@ class JobViewSet(viewsets.ReadOnlyModelViewSet):
     @action(detail=True, methods=["post"])
     def retry(self, request, pk=None):
         """A new job doing the same work, linked to this one."""
-        job = job_services.retry_job(self.get_object(), actor=request.user)
+        job = recovery.retry_job(self.get_object(), actor=request.user)
         return Response(JobSerializer(job).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(parameters=[LogQuerySerializer], responses=LogPageSerializer)

@@ -8,20 +8,22 @@ from collections.abc import Sequence
 from django.db import transaction
 from django.utils import timezone
 
-from fleet import permissions
-from fleet.booking import audit
+from fleet.booking import permissions
 from fleet.booking.choices import UNHEALTHY, AuditAction, AuditObject, BookingStatus
 from fleet.booking.models import Booking
+from fleet.booking.permissions import Action
+from fleet.booking.services import audit
 from fleet.errors import Conflict, Invalid
 from fleet.models import Node
-from fleet.permissions import Action
 from fleet.reachability import node_problem
-from jobs import choices
+from jobs import choices, dispatch
+from jobs.catalog.choices import RecipeKind
+from jobs.catalog.models import RecipeVersion
 from jobs.catalog.services.placement import placement_for as target_for
 from jobs.catalog.services.recipes import RecipeInvalid, review, split_messages
 from jobs.catalog.services.rendering import render_version
-from jobs.choices import DeploymentStatus, JobKind, JobStatus, RecipeKind
-from jobs.models import Deployment, Job, RecipeVersion
+from jobs.choices import DeploymentStatus, JobKind, JobStatus
+from jobs.models import Deployment, Job
 from jobs.services import policy, ports
 from jobs.services.jobs import create_job
 
@@ -411,9 +413,7 @@ def after_job_lost(job: Job) -> None:
     """A deploy whose worker died: remove its container and free its cards."""
     if job.kind != JobKind.DEPLOY or job.deployment_id is None:
         return
-    from jobs.tasks import cleanup_deployment
-
     Deployment.objects.filter(pk=job.deployment_id).update(
         status=DeploymentStatus.FAILED, error=job.error
     )
-    transaction.on_commit(lambda: cleanup_deployment.delay(job.deployment_id))
+    dispatch.cleanup_deployment(job.deployment_id)

@@ -12,14 +12,15 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from fleet.booking import audit
 from fleet.booking.choices import AuditAction, AuditObject
 from fleet.booking.models import Membership, Team
+from fleet.booking.permissions import Viewer
+from fleet.booking.services import audit
 from fleet.errors import Conflict, Invalid, NotAllowed
 from fleet.models import Node
-from fleet.permissions import Viewer
 from jobs.choices import LIVE_DEPLOYMENT_STATUSES, DeploymentStatus, JobKind, JobStatus
 from jobs.models import Deployment, Job, NodeImage
+from jobs.policy import normalized_tag
 from jobs.services import policy
 from jobs.services.jobs import create_job
 from jobs.streams import broadcast_status
@@ -52,12 +53,6 @@ FILE_NAME_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$")
 CONTEXT_PATH_RE = re.compile(r"^(?:/[A-Za-z0-9_@+][A-Za-z0-9._@+-]{0,254}){2,32}/?$")
 FROM_RE = re.compile(r"^\s*FROM\s+\S+", re.IGNORECASE | re.MULTILINE)
 FORBIDDEN_CONTEXT_ROOTS = ("/proc", "/sys", "/dev", "/run")
-
-
-def normalized_tag(tag: str) -> str:
-    """`name` means `name:latest`, as `docker images` lists it."""
-    last = tag.rsplit("/", 1)[-1]
-    return tag if ":" in last else f"{tag}:latest"
 
 
 def is_valid_tag(tag: str) -> bool:

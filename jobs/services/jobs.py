@@ -5,18 +5,17 @@ from __future__ import annotations
 import logging
 import os
 import socket
-from datetime import timedelta
 from typing import Any
 
-from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from fleet import permissions
-from fleet.booking import audit
+from fleet.booking import permissions
 from fleet.booking.choices import AuditAction, AuditObject
+from fleet.booking.permissions import Action
+from fleet.booking.services import audit
 from fleet.errors import Conflict
-from fleet.permissions import Action
+from jobs import dispatch
 from jobs.choices import FINISHED_JOB_STATUSES, JobStatus
 from jobs.models import Job
 from jobs.streams import LogWriter, broadcast_status
@@ -50,9 +49,7 @@ def close_steps(steps: list[dict[str, Any]], status: str, detail: str = "") -> l
 
 def enqueue(job: Job) -> None:
     """Hand the job to a worker once the transaction that created it has committed."""
-    from jobs.tasks import run_job
-
-    transaction.on_commit(lambda: run_job.delay(job.pk))
+    dispatch.run_job(job.pk)
 
 
 def create_job(*, kind: str, actor, steps: list[tuple[str, str]], **fields: Any) -> Job:
@@ -74,7 +71,7 @@ def may_act(actor, job: Job) -> bool:
     return permissions.may(actor, Action.ACT, job)
 
 
-def _require_act(actor, job: Job, verb: str) -> None:
+def require_act(actor, job: Job, verb: str) -> None:
     permissions.require(
         actor,
         Action.ACT,
@@ -129,7 +126,7 @@ def finish(job: Job, status: str, *, error: str = "", result: dict | None = None
 
 def cancel_job(job: Job, *, actor) -> Job:
     """Cancel: a pending job at once; a running one stops its remote work at the next check."""
-    _require_act(actor, job, "cancel")
+    require_act(actor, job, "cancel")
     if job.status in FINISHED_JOB_STATUSES:
         raise Conflict(f"job {job.pk} has already {job.status}", field="status")
     with transaction.atomic():
@@ -150,35 +147,6 @@ def cancel_job(job: Job, *, actor) -> Job:
     return job
 
 
-def retry_job(job: Job, *, actor) -> Job:
-    """A new job with the same work, linked to the one it retries."""
-    _require_act(actor, job, "retry")
-    if job.status not in (JobStatus.FAILED, JobStatus.CANCELLED):
-        raise Conflict(
-            f"job {job.pk} is {job.status}; only failed or cancelled jobs are retried",
-            field="status",
-        )
-    from jobs.services import deployments
-
-    if job.deployment_id is not None:
-        return deployments.retry(job, actor=actor)
-    steps = [(s["name"], s["label"]) for s in job.steps]
-    with transaction.atomic():
-        new = create_job(
-            kind=job.kind,
-            actor=actor,
-            steps=steps,
-            params=job.params,
-            node=job.node,
-            team=job.team,
-            booking=job.booking,
-            recipe_version=job.recipe_version,
-            retry_of=job,
-        )
-        record(AuditAction.RETRY, actor, job, {"retried_by_job": (None, new.pk)})
-    return new
-
-
 def record(action: AuditAction, actor, job: Job, changes: dict, *, label: str = "") -> None:
     """One audit entry about a job, with its team (so the team's admins see it) and node."""
     label = label or f"job {job.pk} ({job.get_kind_display()})"
@@ -192,37 +160,3 @@ def record(action: AuditAction, actor, job: Job, changes: dict, *, label: str = 
         changes=changes,
         about=(AuditObject.JOB, job.pk, label),
     )
-
-
-def reconcile_stale(now=None) -> list[int]:
-    """Fail running jobs whose worker stopped sending heartbeats; returns their ids."""
-    now = now or timezone.now()
-    limit = timedelta(seconds=settings.JOBS_HEARTBEAT_STALE_SECONDS)
-    stale = list(
-        Job.objects.filter(status=JobStatus.RUNNING, heartbeat_at__lt=now - limit).values_list(
-            "pk", "worker", "heartbeat_at", "steps"
-        )
-    )
-    failed = []
-    for pk, worker, beat, steps in stale:
-        age = int((now - beat).total_seconds())
-        reason = (
-            f"the worker running it ({worker or 'unknown'}) stopped responding: no "
-            f"heartbeat for {age} s; the job was failed so its cards are released"
-        )
-        # The step the worker was in failed with it; the ones it never reached are cancelled.
-        done = Job.objects.filter(pk=pk, status=JobStatus.RUNNING, heartbeat_at=beat).update(
-            status=JobStatus.FAILED,
-            finished_at=now,
-            error=reason,
-            steps=close_steps(list(steps or []), JobStatus.FAILED, "the worker stopped responding"),
-        )
-        if done:
-            failed.append(pk)
-            job = Job.objects.get(pk=pk)
-            LogWriter(pk).line(f"==> failed: {reason}")
-            broadcast_status(job)
-            from jobs.services import deployments
-
-            deployments.after_job_lost(job)
-    return failed

@@ -7,15 +7,16 @@ from collections.abc import Sequence
 from django.conf import settings
 from django.db import transaction
 
-from fleet.booking import audit
 from fleet.booking.choices import AuditAction
 from fleet.booking.models import Team
+from fleet.booking.services import audit
 from fleet.errors import Invalid, NotAllowed
 from fleet.models import Node
 from fleet.remote import pool
 from fleet.services.nodes import target_for
 from jobs import policy
-from jobs.models import AllowedImagePrefix, NodeImage, PolicyException, Recipe
+from jobs.catalog.models import Recipe
+from jobs.models import AllowedImagePrefix, NodeImage, PolicyException
 
 REALPATH_TIMEOUT = 20.0
 
@@ -45,8 +46,6 @@ def context_for(
 
 def image_allowed_on(node: Node):
     """A predicate: the image is under an allowed prefix, or the dashboard built it on `node`."""
-    from jobs.services.images import normalized_tag  # images imports this module
-
     prefixes = list(AllowedImagePrefix.objects.values_list("prefix", flat=True))
     prefixes += [p for p in settings.JOBS_ALLOWED_IMAGE_PREFIXES if p]
     built = NodeImage.objects.filter(node=node, build_job__isnull=False)
@@ -56,7 +55,7 @@ def image_allowed_on(node: Node):
     def allowed(image: str) -> bool:
         if any(image.startswith(prefix) for prefix in prefixes):
             return True
-        if normalized_tag(image) in tags:
+        if policy.normalized_tag(image) in tags:
             return True
         digest = image.removeprefix("sha256:")
         return len(digest) >= 12 and any(i.startswith(digest) for i in ids)

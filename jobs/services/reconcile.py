@@ -5,13 +5,13 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
-from django.conf import settings
 from django.core.cache import cache
 from django.db.models import OuterRef, Q, Subquery
 from django.utils import timezone
 
 from fleet.models import Node
 from fleet.remote import RemoteError
+from jobs import dispatch
 from jobs.choices import DEPLOYMENT_LABEL, JOB_LABEL, DeploymentStatus, JobKind, JobStatus
 from jobs.docker_api import docker_on
 from jobs.follow import is_followed
@@ -181,13 +181,11 @@ def _dead_owner(node: Node, container, deployment_ids: set[int] | None) -> Deplo
 
 def resume_followers() -> int:
     """Start a log follower for each running deployment that has none (after a restart)."""
-    from jobs.tasks import follow_deployment
-
     started = 0
     for pk in Deployment.objects.filter(status=DeploymentStatus.RUNNING).values_list(
         "pk", flat=True
     ):
         if not is_followed(pk):
-            follow_deployment.apply_async((pk,), queue=settings.JOBS_LOG_QUEUE)
+            dispatch.follow_deployment(pk)
             started += 1
     return started

@@ -29,7 +29,7 @@ from rest_framework.test import APIClient
 
 from config.asgi import application
 from fleet.booking.models import Membership
-from fleet.booking.services import book_cards
+from fleet.booking.services.bookings import book_cards
 from fleet.errors import Conflict, NotAllowed
 from fleet.models import Card, Node
 from fleet.streams import broadcast_node
@@ -37,7 +37,7 @@ from jobs.catalog.services.catalog_edits import ensure_seed_catalog
 from jobs.catalog.services.recipes import create_recipe
 from jobs.choices import DeploymentStatus, JobKind, JobStatus
 from jobs.models import Deployment, Job, NodeImage
-from jobs.services import deployments, images
+from jobs.services import deployments, images, recovery
 from jobs.services import jobs as job_services
 from jobs.streams import LogWriter
 from tests.conftest import PASSWORD
@@ -441,9 +441,9 @@ def test_services_check_membership_at_use_not_at_creation(member_user, team, tea
     for operation in (deployments.stop, deployments.restart, deployments.remove):
         with pytest.raises(NotAllowed, match="only its members and site admins"):
             operation(deployment, actor=member_user)
-    for call in (job_services.retry_job, job_services.cancel_job):
+    for call in (recovery.retry_job, job_services.cancel_job):
         with pytest.raises(NotAllowed):
-            call(job if call is job_services.retry_job else build, actor=member_user)
+            call(job if call is recovery.retry_job else build, actor=member_user)
     with pytest.raises(NotAllowed):
         images.start_build(
             member_user, node=team_work["node"], team=team, tag="vision/z:1", dockerfile="FROM a\n"
@@ -582,7 +582,7 @@ def test_a_strangers_retry_is_refused_and_leaves_the_deployment_untouched(
         deployments.retry(job, actor=user)
     assert refused.value.status_code == 403
     with pytest.raises(NotAllowed):
-        job_services.retry_job(job, actor=user)
+        recovery.retry_job(job, actor=user)
     for operation in (deployments.stop, deployments.restart, deployments.remove):
         with pytest.raises(NotAllowed):
             operation(deployment, actor=user)
@@ -606,7 +606,7 @@ def test_a_members_retry_resets_the_row_and_queues_one_job_and_a_second_is_refus
     member_user, failed_deploy
 ):
     deployment, job = failed_deploy
-    again = job_services.retry_job(job, actor=member_user)
+    again = recovery.retry_job(job, actor=member_user)
     assert again.retry_of_id == job.pk and again.status == JobStatus.PENDING
     assert row(deployment)[:3] == (DeploymentStatus.PENDING, "", None)
     with pytest.raises(Conflict, match="has a job in progress"):

@@ -20,18 +20,19 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from config import tokens
-from fleet.booking import teams
 from fleet.booking.choices import AuditAction, AuditObject
 from fleet.booking.models import AuditEntry, Membership
-from fleet.booking.services import book_cards
+from fleet.booking.services import teams
+from fleet.booking.services.bookings import book_cards
 from fleet.choices import HostKeyStatus, TeamRole
 from fleet.models import Node
 from fleet.remote import ErrorKind, RemoteError
 from fleet.services import nodes, probing
+from jobs.catalog.models import CardRequirement
 from jobs.catalog.services import catalog_edits, recipes
 from jobs.choices import DeploymentStatus, JobKind, JobStatus
-from jobs.models import CardRequirement, Deployment, Job, NodeImage
-from jobs.services import deployments, images
+from jobs.models import Deployment, Job, NodeImage
+from jobs.services import deployments, images, recovery
 from jobs.services import jobs as job_services
 from tests.frontend.conftest import openssh_private_key, public_host_key
 
@@ -197,7 +198,7 @@ def deployment_retry(w: World):
         deployment=w.running,
         steps=[{"name": "stop", "label": "Stop", "status": "failed"}],
     )
-    job_services.retry_job(failed, actor=w.member)
+    recovery.retry_job(failed, actor=w.member)
     return w.member, w.running.pk, "retry_of_job"
 
 

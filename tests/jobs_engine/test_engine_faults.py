@@ -19,7 +19,7 @@ from jobs.catalog.services.recipes import edit_recipe
 from jobs.choices import DeploymentStatus, JobStatus
 from jobs.models import Deployment, Job
 from jobs.services import deployments
-from jobs.services.jobs import reconcile_stale
+from jobs.services.recovery import reconcile_stale
 from tests.conftest import TEST_PREFIX
 from tests.jobs_engine.conftest import JobThread, deploy_slow, wait_for_step
 

@@ -11,6 +11,7 @@ from jobs.choices import JobKind, JobStatus
 from jobs.models import Job
 from jobs.runners.base import Runner, StepFailed
 from jobs.services import jobs as job_services
+from jobs.services import recovery
 from jobs.tasks import run_job
 
 pytestmark = pytest.mark.django_db
@@ -103,7 +104,7 @@ def test_a_job_whose_worker_died_fails_its_running_step_and_cancels_the_rest(
     steps[1]["status"] = "running"
     stale = timezone.now() - timedelta(seconds=settings.JOBS_HEARTBEAT_STALE_SECONDS + 5)
     Job.objects.filter(pk=job.pk).update(steps=steps, heartbeat_at=stale)
-    assert job_services.reconcile_stale() == [job.pk]
+    assert recovery.reconcile_stale() == [job.pk]
     job.refresh_from_db()
     assert job.status == JobStatus.FAILED
     assert "stopped responding" in job.error
