@@ -5,19 +5,20 @@ from __future__ import annotations
 import shlex
 import threading
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.utils import timezone
 from docker.errors import APIError
 
+from fleet.choices import device_path
 from fleet.remote import RemoteError, pool
 from fleet.services.nodes import target_for as ssh_target
-from jobs import choices
+from jobs import choices, dispatch
 from jobs.catalog.services.placement import placement_for as target_for
 from jobs.catalog.services.recipes import review
 from jobs.catalog.services.rendering import render_version
-from jobs.choices import DeploymentStatus, JobStatus
+from jobs.choices import LATENCY_KEYS, DeploymentStatus, JobStatus
 from jobs.docker_api import docker_on, http_on_node
 from jobs.follow import Control, follow_in_thread
 from jobs.models import Deployment, Job
@@ -25,17 +26,14 @@ from jobs.runners.base import Runner, StepFailed
 from jobs.services import policy, ports
 from jobs.services.deployments import check_booking
 
+if TYPE_CHECKING:
+    from docker import DockerClient
+    from docker.models.containers import Container
+
 READY_LINES = ("Application startup complete.", "Uvicorn running on")
 READY_LINE_GRACE = 3.0  # seconds to wait for a ready line after /v1/models already answered
 PORT_ATTEMPTS = 3  # picks of a host port per deploy, when another holder wins a race to it
 PORT_TAKEN_SIGNS = ("port is already allocated", "address already in use")
-LATENCY_KEYS = (
-    "prefill_latency",
-    "model_prefill_latency",
-    "avg_decode_latency",
-    "time_in_queue",
-    "request_latency",
-)
 
 
 def _set(deployment: Deployment, **values: Any) -> None:
@@ -47,7 +45,7 @@ def _set(deployment: Deployment, **values: Any) -> None:
 class _DeploymentRunner(Runner):
     """Shared by the runners that act on one deployment's container."""
 
-    def __init__(self, job) -> None:
+    def __init__(self, job: Job) -> None:
         super().__init__(job)
         self.deployment = Deployment.objects.select_related(
             "node", "booking", "recipe_version__recipe"
@@ -65,7 +63,7 @@ class _DeploymentRunner(Runner):
             )
         return job
 
-    def _container(self, client):
+    def _container(self, client: DockerClient) -> Container | None:
         from docker.errors import NotFound
 
         try:
@@ -93,6 +91,7 @@ class _DeploymentRunner(Runner):
         """Until this container's server answers, the container exits, or the timeout passes."""
         deadline = time.monotonic() + settings.JOBS_READY_TIMEOUT
         port = ports.port_of(self.deployment)
+        assert port is not None  # a deployment being started has its port
         told: set[str] = set()
         while True:
             self.check_cancel()
@@ -132,7 +131,7 @@ class _DeploymentRunner(Runner):
                 )
             self.ready.wait(1.0)
 
-    def _stranger_on(self, container, port: int) -> str:
+    def _stranger_on(self, container: Container, port: int) -> str:
         """Why the server on `port` may not be this container's ("" when it is).
 
         An answer on the port alone proves nothing: a server that held the port first, or
@@ -208,9 +207,7 @@ class _DeploymentRunner(Runner):
             return True
 
     def _queue_follow(self) -> None:
-        from jobs.tasks import follow_deployment
-
-        follow_deployment.apply_async((self.deployment.pk,), queue=settings.JOBS_LOG_QUEUE)
+        dispatch.follow_deployment(self.deployment.pk)
 
 
 class DeployRunner(_DeploymentRunner):
@@ -249,8 +246,7 @@ class DeployRunner(_DeploymentRunner):
                 "the recipe does not validate: "
                 + "; ".join(f"{m.field}: {m.message}" for m in errors)
             )
-        prefix = self.node.device_dir.rstrip("/") + "/davinci"
-        wanted = {f"{prefix}{card}" for card in deployment.cards}
+        wanted = {device_path(self.node.device_dir, card) for card in deployment.cards}
         with docker_on(self.node) as client:
             for container in client.containers.list():
                 if container.name == deployment.container_name:
@@ -344,6 +340,7 @@ class DeployRunner(_DeploymentRunner):
     def _smoke(self) -> None:
         recipe = self.recipe
         port = ports.port_of(self.deployment)
+        assert port is not None  # a started deployment has its port
         name = recipe.served_model_name or recipe.model
         body = {"model": name, "prompt": "Hello, Ascend", "max_tokens": 16, "return_latency": True}
         status, answer = http_on_node(

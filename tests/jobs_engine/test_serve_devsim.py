@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from jobs.choices import DeploymentStatus, JobStatus
+from jobs.choices import LATENCY_KEYS, DeploymentStatus, JobStatus
 from jobs.models import Deployment, Job
-from jobs.runners.deploy import LATENCY_KEYS
 from jobs.tasks import run_job
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.devsim]

@@ -11,8 +11,8 @@ from fleet.booking.choices import LIVE_STATUSES
 from fleet.booking.models import Booking
 from fleet.reachability import failed_node_checks, node_problem, reachable
 from fleet.validators import as_id
-from jobs.choices import RecipeKind
-from jobs.models import RecipeVersion
+from jobs.catalog.choices import RecipeKind
+from jobs.catalog.models import RecipeVersion
 
 
 def deployable_versions(user: Any):

@@ -12,7 +12,7 @@ from fleet.choices import NodeStatus
 from fleet.models import Card, Node
 from jobs.models import Deployment
 from tests.frontend.conftest import attr, elements, make_node
-from tests.frontend.test_job_pages import Wrapped, book, recipe
+from tests.jobs.test_job_pages import Wrapped, book, recipe
 
 pytestmark = pytest.mark.django_db
 DOCKER_FAIL = {

@@ -19,8 +19,8 @@ from django.shortcuts import redirect, render
 
 from fleet.booking.models import Team
 from fleet.errors import DomainError, NotAllowed
+from jobs.catalog.choices import DEFAULT_VLLM_VERSION
 from jobs.catalog.services.catalog import DbCatalog
-from jobs.choices import DEFAULT_VLLM_VERSION
 from jobs.services.serve import catalog_models, plan_serving, serve_model
 
 MAX_HOURS = 24 * 366

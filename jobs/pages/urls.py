@@ -1,8 +1,9 @@
-"""Job, deploy and deployment page URLs (names differ from the API's job-*/deployment-*)."""
+"""Job, deploy, deployment and image page URLs (names differ from the API's job-*/deployment-*/
+image-*/build-*)."""
 
 from django.urls import path
 
-from frontend import views_jobs, views_serve
+from jobs.pages import views_images, views_jobs, views_serve
 
 urlpatterns = [
     path("jobs/", views_jobs.job_list, name="jobs"),
@@ -19,4 +20,8 @@ urlpatterns = [
         views_jobs.deployment_action,
         name="deployment-page-action",
     ),
+    path("images/", views_images.image_list, name="images"),
+    path("images/build/", views_images.image_build, name="image-build-page"),
+    path("images/refresh/<int:node_pk>/", views_images.image_refresh, name="image-refresh-page"),
+    path("images/<int:pk>/remove/", views_images.image_remove, name="image-remove-page"),
 ]

@@ -15,15 +15,15 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from fleet.booking.cards import is_foreign
 from fleet.booking.choices import UNHEALTHY
 from fleet.booking.models import Booking, Team
+from fleet.booking.services.cards import is_foreign
 from fleet.choices import CheckStatus, Health
 from fleet.errors import Conflict, DomainError, Invalid, NotAllowed
 from fleet.models import Node
 from fleet.reachability import NODE_CHECKS, node_problem, reachable
 from fleet.validators import as_id
-from frontend.forms_jobs import DeployForm
+from jobs.catalog.models import RecipeVersion
 from jobs.catalog.planning import ERROR, WARNING, Message
 from jobs.catalog.services.placement import placement_for
 from jobs.catalog.services.recipes import review
@@ -31,16 +31,18 @@ from jobs.catalog.services.rendering import render_version
 from jobs.choices import (
     BOOKING_LABEL,
     FINISHED_JOB_STATUSES,
+    LATENCY_KEYS,
     LIVE_DEPLOYMENT_STATUSES,
     DeploymentStatus,
     JobKind,
     JobStatus,
     RecipeKind,
 )
-from jobs.models import Deployment, Job, RecipeVersion
-from jobs.runners.deploy import LATENCY_KEYS
+from jobs.models import Deployment, Job
+from jobs.pages.forms import DeployForm
 from jobs.services import deployments as deployment_services
 from jobs.services import jobs as job_services
+from jobs.services import recovery
 
 PAGE_SIZE = 50
 RETRYABLE = (JobStatus.FAILED, JobStatus.CANCELLED)
@@ -100,7 +102,8 @@ def job_detail(request: HttpRequest, pk: int) -> HttpResponse:
 def job_live(request: HttpRequest, pk: int) -> HttpResponse:
     """The job page's live parts (head with status and actions, progress and steps, details
     with Started/Finished), rendered with the page's own templates in the user's time zone;
-    joblog.js fetches them when the job's websocket says its status changed."""
+    the job's websocket sends them, rendered by this view for its user (fleet.fragments), with
+    each status change."""
     return render(request, "jobs/_job_live.html", _job_context(request, pk))
 
 
@@ -145,7 +148,7 @@ def job_cancel(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def job_retry(request: HttpRequest, pk: int) -> HttpResponse:
     """Retry a failed or cancelled job; lands on the new job."""
-    return _job_action(request, pk, job_services.retry_job)
+    return _job_action(request, pk, recovery.retry_job)
 
 
 # Deploy form ---------------------------------------------------------------------------------
@@ -159,7 +162,7 @@ def preflight_findings(node: Node, chosen: Sequence[int], user: Any) -> list[Mes
     node does not answer, a node-wide check fails, a chosen card is missing, unhealthy or
     held), warnings for the rest (checks that warn, other cards' trouble, a Warning card).
 
-    Other teams' pids and container names are not named (see `fleet.permissions`)."""
+    Other teams' pids and container names are not named (see `fleet.booking.permissions`)."""
     if not reachable(node):
         return [Message(ERROR, "node", node_problem(node), PREFLIGHT_FIX)]
     found: list[Message] = []

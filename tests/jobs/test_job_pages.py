@@ -9,7 +9,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from fleet.booking.models import Membership
-from fleet.booking.services import book_cards
+from fleet.booking.services.bookings import book_cards
 from jobs.catalog.services.recipes import create_recipe
 from jobs.choices import DeploymentStatus, JobKind, JobStatus
 from jobs.models import Deployment, Job

@@ -1,0 +1,1 @@
+"""The job engine's pages: jobs, deploy, deployments, serve a model, images."""
