@@ -13,6 +13,7 @@ import paramiko
 
 from devsim.fleet import DEMO_FAULTS, Fleet
 from devsim.state import read_json
+from fleet.choices import MANAGEMENT_DEVICES, device_path
 
 T = TypeVar("T")
 
@@ -73,13 +74,13 @@ class DevsimNode:
 
     def device(self, card: int) -> str:
         """Host path of /dev/davinci<card> on this node."""
-        return f"{self.device_dir}/davinci{card}"
+        return device_path(self.device_dir, card)
 
     def docker_run_args(self, cards: list[int]) -> list[str]:
         """The seed's device and mount flags for `docker run`, with this node's host paths."""
-        args = [f"--device={self.device(c)}:/dev/davinci{c}" for c in cards]
-        for dev in ("davinci_manager", "devmm_svm", "hisi_hdc"):
-            args.append(f"--device={self.device_dir}/{dev}:/dev/{dev}")
+        args = [f"--device={self.device(c)}:{device_path('/dev', c)}" for c in cards]
+        for dev in MANAGEMENT_DEVICES:
+            args.append(f"--device={device_path(self.device_dir, dev)}:{device_path('/dev', dev)}")
         return [
             *args,
             "-v", f"{self.driver_dir}:/usr/local/Ascend/driver",

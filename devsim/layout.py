@@ -7,8 +7,9 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from fleet.choices import device_path
+
 NAME_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,39}$")
-MANAGEMENT_DEVICES = ("davinci_manager", "devmm_svm", "hisi_hdc")
 LOGIN_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 
@@ -146,7 +147,7 @@ class NodePaths:
 
     def davinci(self, card: int) -> Path:
         """Device node of one card."""
-        return self.dev / f"davinci{card}"
+        return Path(device_path(str(self.dev), card))
 
     @property
     def driver(self) -> Path:

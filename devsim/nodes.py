@@ -12,8 +12,9 @@ from typing import Any
 
 from devsim import sshd
 from devsim.chips import DEFAULT_DRIVER, DEFAULT_FIRMWARE, chip
-from devsim.layout import MANAGEMENT_DEVICES, FleetPaths, NodePaths
+from devsim.layout import FleetPaths, NodePaths
 from devsim.state import build_state, empty_faults, read_json, write_json
+from fleet.choices import MANAGEMENT_DEVICES
 
 NPU_SMI_SOURCE = Path(__file__).with_name("npu_smi")
 # Where containers may mount data from (the dashboard's defaults for a node's weights folder and

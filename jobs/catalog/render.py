@@ -19,6 +19,7 @@ import shlex
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
+from fleet.choices import MANAGEMENT_DEVICES, device_path
 from jobs.catalog.planning import lookup
 from jobs.catalog.planning.generic import DTYPES, FORBIDDEN_HOME
 from jobs.catalog.planning.types import Mount, RecipeSpec
@@ -134,20 +135,19 @@ def device_args(device_dir: str, card_ids: Sequence[int]) -> list[str]:
     if len(set(ids)) != len(ids):
         raise RenderError("card_ids", f"{ids} lists a card twice")
 
-    def dev(name: str) -> str:
-        """--device for one device node."""
-        host = posixpath.join(device_dir, name)
-        return f"--device={host}" if device_dir == "/dev" else f"--device={host}:/dev/{name}"
+    def dev(card: int) -> str:
+        """--device for one card's device node."""
+        host, inside = device_path(device_dir, card), device_path("/dev", card)
+        return f"--device={host}" if device_dir == "/dev" else f"--device={host}:{inside}"
 
-    return [dev(f"davinci{card}") for card in ids]
+    return [dev(card) for card in ids]
 
 
 def _control_args(device_dir: str) -> list[str]:
     """The three control devices every NPU container needs."""
-    names = ("davinci_manager", "devmm_svm", "hisi_hdc")
     if device_dir == "/dev":
-        return [f"--device=/dev/{n}" for n in names]
-    return [f"--device={posixpath.join(device_dir, n)}:/dev/{n}" for n in names]
+        return [f"--device=/dev/{n}" for n in MANAGEMENT_DEVICES]
+    return [f"--device={device_path(device_dir, n)}:/dev/{n}" for n in MANAGEMENT_DEVICES]
 
 
 def _pairs(field_name: str, items: Mapping[str, str] | None, key_re: re.Pattern[str]) -> list[str]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 
+from django.conf import settings
 from django.utils import timezone
 
 from fleet.booking.models import Booking
@@ -29,7 +30,6 @@ def stop_containers(node: Node, names: Sequence[str]) -> list[str]:
     """`docker stop` through the node's Docker seam; the deployments are marked stopped."""
     from docker.errors import NotFound
 
-    from fleet.booking.hooks import STOP_TIMEOUT
     from jobs.docker_api import docker_on
 
     stopped: list[str] = []
@@ -37,7 +37,7 @@ def stop_containers(node: Node, names: Sequence[str]) -> list[str]:
         with docker_on(node) as client:
             for name in names:
                 try:
-                    client.containers.get(name).stop(timeout=STOP_TIMEOUT)
+                    client.containers.get(name).stop(timeout=settings.JOBS_STOP_TIMEOUT)
                 except NotFound:
                     log.info("container %s on %s is already gone", name, node.name)
                     continue
