@@ -83,14 +83,11 @@ class NodeForm(forms.Form):
         help_text=Node._meta.get_field("network_mode").help_text,
     )
 
-    editing = False
-
     def __init__(self, *args: Any, node: Node | None = None, **kwargs: Any) -> None:
         if node is not None:
             kwargs.setdefault("initial", self.initial_for(node))
         super().__init__(*args, **kwargs)
         if node is not None:
-            self.editing = True
             for name in SECRET_FIELDS:
                 self.fields[name].help_text = "Leave blank to keep the stored value."
 
