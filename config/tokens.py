@@ -26,8 +26,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from fleet.booking import audit
 from fleet.booking.choices import AuditAction, AuditObject
+from fleet.booking.services import audit
 from fleet.errors import Conflict, Invalid
 
 ID_LENGTH = 16

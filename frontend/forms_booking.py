@@ -18,8 +18,9 @@ from fleet.booking.models import Team
 from fleet.models import Node
 
 LOCAL_INPUT = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
-# Booking starts are offered on quarter hours (the shortest booking is a quarter of an hour); the
-# rules accept any minute from now on (fleet.booking.rules.check_window), so this is always valid.
+# Booking starts are offered on quarter hours (the shortest booking is a quarter of an hour);
+# the rules accept any minute from now on (fleet.booking.services.rules.check_window), so this
+# is always valid.
 START_STEP = timedelta(minutes=15)
 
 

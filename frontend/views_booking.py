@@ -16,15 +16,15 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from fleet.booking import services, teams
-from fleet.booking.availability import CardLine, find_available, node_timeline
-from fleet.booking.cards import show_strangers
 from fleet.booking.choices import LIVE_STATUSES
 from fleet.booking.errors import BookingConflict, BookingInvalid, QuotaExceeded
 from fleet.booking.middleware import SESSION_KEY
 from fleet.booking.models import Booking, Notification, Team
-from fleet.booking.notify import when
-from fleet.booking.quotas import team_usage
+from fleet.booking.services import bookings, teams
+from fleet.booking.services.availability import CardLine, find_available, node_timeline
+from fleet.booking.services.cards import show_strangers
+from fleet.booking.services.notify import when
+from fleet.booking.services.quotas import team_usage
 from fleet.errors import DomainError
 from fleet.models import Node
 from frontend.forms_booking import (
@@ -143,7 +143,7 @@ def timeline(request: HttpRequest, pk: int) -> HttpResponse:
         if form.is_valid():
             data = form.cleaned_data
             try:
-                booking = services.book_cards(
+                booking = bookings.book_cards(
                     request.user,
                     team=data["team"],
                     node=node,
@@ -259,7 +259,7 @@ def cancel(request: HttpRequest, pk: int) -> HttpResponse:
     reason = form.cleaned_data.get("reason", "")
 
     def act(booking: Booking):
-        booking = services.cancel_booking(request.user, booking, reason=reason)
+        booking = bookings.cancel_booking(request.user, booking, reason=reason)
         return booking, f"Booking #{booking.pk} cancelled."
 
     return _act(request, pk, act)
@@ -277,7 +277,7 @@ def extend(request: HttpRequest, pk: int) -> HttpResponse:
             raise BookingInvalid(form.problem(), field="hours")
         hours = form.cleaned_data["hours"]
         try:
-            booking = services.extend_booking(
+            booking = bookings.extend_booking(
                 request.user, booking, booking.end + timedelta(hours=hours)
             )
         except DomainError as exc:
@@ -326,7 +326,7 @@ def move(request: HttpRequest, pk: int) -> HttpResponse:
         return redirect(request.POST.get("next") or reverse("booking-mine"))
 
     def act(booking: Booking):
-        booking = services.change_booking(
+        booking = bookings.change_booking(
             request.user,
             booking,
             node=form.cleaned_data["node"],

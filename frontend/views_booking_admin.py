@@ -10,9 +10,9 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from fleet.booking import cordon, teams
-from fleet.booking.cordon import affected_bookings
 from fleet.booking.models import AuditEntry, Team
+from fleet.booking.services import cordon, teams
+from fleet.booking.services.cordon import affected_bookings
 from fleet.choices import TeamRole
 from fleet.errors import DomainError
 from fleet.models import Node

@@ -41,10 +41,10 @@ from fleet.api.booking_serializers import (
     TimelineSerializer,
 )
 from fleet.api.fields import as_id
-from fleet.booking import cordon, services, teams
-from fleet.booking.availability import find_available, node_timeline
 from fleet.booking.choices import AuditObject
 from fleet.booking.models import AuditEntry, Booking, Membership, Notification, Team
+from fleet.booking.services import bookings, cordon, teams
+from fleet.booking.services.availability import find_available, node_timeline
 from fleet.choices import TeamRole
 from fleet.errors import Invalid
 from fleet.models import Card, Node
@@ -87,7 +87,7 @@ class BookingViewSet(viewsets.ModelViewSet):
         body = BookingCreateSerializer(data=request.data, context=self.get_serializer_context())
         body.is_valid(raise_exception=True)
         data = body.validated_data
-        booking = services.book_cards(
+        booking = bookings.book_cards(
             request.user,
             team=data["team"],
             node=data["node"],
@@ -107,7 +107,7 @@ class BookingViewSet(viewsets.ModelViewSet):
         body = BookingUpdateSerializer(data=request.data, context=self.get_serializer_context())
         body.is_valid(raise_exception=True)
         data = body.validated_data
-        booking = services.change_booking(
+        booking = bookings.change_booking(
             request.user,
             booking,
             purpose=data.get("purpose"),
@@ -121,7 +121,7 @@ class BookingViewSet(viewsets.ModelViewSet):
         return self._reply(booking)
 
     def perform_destroy(self, instance):
-        services.cancel_booking(self.request.user, instance)
+        bookings.cancel_booking(self.request.user, instance)
 
     @extend_schema(request=CancelSerializer, responses=BookingSerializer)
     @action(detail=True, methods=["post"])
@@ -129,7 +129,7 @@ class BookingViewSet(viewsets.ModelViewSet):
         """Cancel the booking, with an optional reason; its cards are free from now on."""
         body = CancelSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        booking = services.cancel_booking(
+        booking = bookings.cancel_booking(
             request.user, self.get_object(), reason=body.validated_data.get("reason", "")
         )
         return self._reply(booking)
@@ -140,7 +140,7 @@ class BookingViewSet(viewsets.ModelViewSet):
         """Move the end later, when the booked cards are free until then."""
         body = ExtendSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        booking = services.extend_booking(
+        booking = bookings.extend_booking(
             request.user,
             self.get_object(),
             body.validated_data["end"],
@@ -350,7 +350,7 @@ class TeamViewSet(
 
     @extend_schema(responses=TeamDetailSerializer)
     def retrieve(self, request, *args, **kwargs):
-        from fleet.booking.quotas import team_usage
+        from fleet.booking.services.quotas import team_usage
 
         team = self.get_object()
         team.usage = team_usage(team, timezone.now())

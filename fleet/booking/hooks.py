@@ -1,13 +1,14 @@
 """What booking needs from the job engine: "is something deployed?" and "stop it".
 
-Until the job engine registers its own answers, both read the cards' last probe:
+Both start from the cards' last probe:
 
 - a *deployment* on a booking is a container the dashboard manages (`managed` true) holding one
   of the booking's cards, seen in `Card.processes` (an NPU process inside a container) or
-  `Card.containers` (a container started with the card's /dev/davinciN);
+  `Card.containers` (a container started with the card's /dev/davinciN); this is the answer
+  until the job engine registers its own;
 - *stopping* runs `docker stop` on the booking's node for the names of those containers, through
-  a stopper callable. The default stopper talks to the local Docker engine (where the simulated
-  fleet's containers run); the job engine registers one that goes over its Docker seam.
+  the stopper the job engine registers (over its Docker seam). There is no default: without a
+  registered stopper, stopping raises NoStopper (the lifecycle logs it and tries again next tick).
 
 An entry may carry `booking` (the booking's id, from the container label `npufleet.booking`):
 then it counts for that booking only. An untagged container on a card that another live booking
@@ -24,7 +25,6 @@ where `deployment_check(booking) -> bool` and `container_stopper(node, names) ->
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
@@ -34,16 +34,11 @@ from django.utils import timezone
 from fleet.booking.models import BookedCard, Booking
 from fleet.models import Node
 
-log = logging.getLogger(__name__)
-
 DeploymentCheck = Callable[[Booking], bool]
 ContainerStopper = Callable[[Node, Sequence[str]], list[str]]
 
 _deployment_check: DeploymentCheck | None = None
 _container_stopper: ContainerStopper | None = None
-
-# Seconds docker gives a container between SIGTERM and SIGKILL.
-STOP_TIMEOUT = 20
 
 
 def register(
@@ -115,26 +110,8 @@ def has_deployment(booking: Booking, now: datetime | None = None) -> bool:
     return bool(managed_containers(booking, now))
 
 
-def stop_with_local_docker(node: Node, names: Sequence[str]) -> list[str]:
-    """`docker stop` the named containers on the local engine; returns the ones stopped."""
-    import docker
-    from docker.errors import DockerException, NotFound
-
-    client = docker.from_env()
-    stopped = []
-    try:
-        for name in names:
-            try:
-                container = client.containers.get(name)
-                container.stop(timeout=STOP_TIMEOUT)
-                stopped.append(name)
-            except NotFound:
-                log.info("container %s on %s is already gone", name, node.name)
-            except DockerException as exc:
-                log.warning("could not stop container %s on %s: %s", name, node.name, exc)
-    finally:
-        client.close()
-    return stopped
+class NoStopper(RuntimeError):
+    """Nothing can stop containers: the job engine has not registered its stopper."""
 
 
 def stop_managed_containers(
@@ -144,5 +121,11 @@ def stop_managed_containers(
     names = managed_containers(booking, now)
     if not names:
         return []
-    stop = stopper or _container_stopper or stop_with_local_docker
+    stop = stopper or _container_stopper
+    if stop is None:
+        # The lifecycle logs this and hands the booking back for the next tick.
+        raise NoStopper(
+            f"cannot stop {', '.join(names)} on {booking.node.name}: no container stopper is "
+            "registered (the job engine registers one in JobsConfig.ready)"
+        )
     return stop(booking.node, names)

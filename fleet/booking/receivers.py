@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from fleet.booking import audit, notify
 from fleet.booking.choices import AuditAction, AuditObject
+from fleet.booking.services import audit, notify
 from fleet.signals import NodeChange
 
 

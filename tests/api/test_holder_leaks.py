@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from fleet.booking.errors import CardsUnavailable
 from fleet.booking.models import Booking
-from fleet.booking.services import book_cards
+from fleet.booking.services.bookings import book_cards
 from fleet.errors import Conflict
 from jobs.services import deployments
 from tests.api import test_team_leaks as leaks

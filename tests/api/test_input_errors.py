@@ -415,7 +415,7 @@ def test_deploy_page_takes_odd_ids_without_crashing(member_page, node, ref):
 
 
 def test_releasing_an_odd_card_number_says_so_and_releases_nothing(client, admin_user, node):
-    from fleet.booking import cordon
+    from fleet.booking.services import cordon
 
     cordon.cordon(admin_user, node, devices=None, reason="maintenance")
     client.force_login(admin_user)

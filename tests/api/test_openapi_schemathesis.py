@@ -37,9 +37,9 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from fleet.booking import services as booking_services
 from fleet.booking.choices import NotificationKind
 from fleet.booking.models import Membership, Notification
+from fleet.booking.services import bookings as booking_services
 from fleet.choices import HostKeyStatus, TeamRole
 from fleet.models import Card, CardSample, Node
 from jobs.catalog.services import recipes

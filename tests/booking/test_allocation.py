@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from fleet.allocation import AllocationError, CardState, allocate, allowed_counts
+from fleet.booking.services.allocation import AllocationError, CardState, allocate, allowed_counts
 
 
 def box(busy=(), unhealthy=(), cordoned=(), foreign=(), cards=8) -> list[CardState]:

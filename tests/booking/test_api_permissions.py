@@ -8,7 +8,7 @@ import pytest
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from fleet.booking.services import book_cards
+from fleet.booking.services.bookings import book_cards
 from tests.booking.conftest import make_node
 
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from fleet.booking.availability import find_available
 from fleet.booking.errors import BookingInvalid
-from fleet.booking.services import book_cards
+from fleet.booking.services.availability import find_available
+from fleet.booking.services.bookings import book_cards
 from tests.booking.conftest import hours, make_node, set_card
 
 

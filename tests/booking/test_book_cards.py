@@ -16,7 +16,12 @@ from fleet.booking.errors import (
     NoCapacity,
 )
 from fleet.booking.models import AuditEntry, BookedCard, Booking, Membership
-from fleet.booking.services import book_cards, cancel_booking, change_booking, extend_booking
+from fleet.booking.services.bookings import (
+    book_cards,
+    cancel_booking,
+    change_booking,
+    extend_booking,
+)
 from tests.booking.conftest import hours, make_node, set_card
 
 

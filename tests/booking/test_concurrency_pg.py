@@ -11,11 +11,11 @@ from django.db import IntegrityError, connection, connections, transaction
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from fleet.allocation import allocate
-from fleet.booking import services
-from fleet.booking.cards import card_state
 from fleet.booking.errors import BookingConflict
 from fleet.booking.models import BookedCard, Booking
+from fleet.booking.services import bookings
+from fleet.booking.services.allocation import allocate
+from fleet.booking.services.cards import card_state
 from fleet.models import Card
 from tests.booking.conftest import make_node
 
@@ -151,7 +151,7 @@ def test_fifty_mixed_overlapping_requests_never_double_book(
 def test_the_exclusion_constraint_refuses_overlap_that_skips_the_service(admin_user, team, start):
     node = make_node("node-a")
     card = node.cards.get(device=0)
-    first = services.book_cards(
+    first = bookings.book_cards(
         admin_user,
         team=team,
         node=node,
@@ -185,7 +185,7 @@ def test_the_exclusion_constraint_refuses_overlap_that_skips_the_service(admin_u
 @pytest.mark.django_db
 def test_a_constraint_veto_becomes_the_same_409(admin_user, team, other_team, start, monkeypatch):
     node = make_node("node-a")
-    theirs = services.book_cards(
+    theirs = bookings.book_cards(
         admin_user,
         team=other_team,
         node=node,
@@ -194,16 +194,16 @@ def test_a_constraint_veto_becomes_the_same_409(admin_user, team, other_team, st
         purpose="theirs",
         devices=[0, 1],
     )
-    real = services.conflicting_rows
+    real = bookings.conflicting_rows
     calls = []
 
     def blind_first_check(*args, **kwargs):
         calls.append(1)
         return [] if len(calls) == 1 else real(*args, **kwargs)
 
-    monkeypatch.setattr(services, "conflicting_rows", blind_first_check)
+    monkeypatch.setattr(bookings, "conflicting_rows", blind_first_check)
     with pytest.raises(BookingConflict) as err:
-        services.book_cards(
+        bookings.book_cards(
             admin_user,
             team=team,
             node=node,

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 
 from fleet.booking.choices import AuditAction
-from fleet.booking.cordon import cordon, uncordon
 from fleet.booking.errors import BookingInvalid, BookingNotAllowed, CardsUnavailable
 from fleet.booking.models import AuditEntry
-from fleet.booking.services import book_cards, extend_booking
+from fleet.booking.services.bookings import book_cards, extend_booking
+from fleet.booking.services.cordon import cordon, uncordon
 from fleet.models import Card
 from tests.booking.conftest import hours
 

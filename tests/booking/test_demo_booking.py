@@ -10,9 +10,9 @@ from django.utils import timezone
 
 from devsim.demo_setup import DEMO_CARDS, DEMO_HOURS, DemoSetup, book_demo_cards
 from fleet.booking.choices import BookingStatus, EndReason
-from fleet.booking.lifecycle import run_lifecycle
-from fleet.booking.services import book_cards
-from fleet.models import Booking, Membership
+from fleet.booking.models import Booking, Membership
+from fleet.booking.services.bookings import book_cards
+from fleet.booking.services.lifecycle import run_lifecycle
 from tests.booking.conftest import hours
 
 pytestmark = pytest.mark.django_db

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.urls import reverse
 
-from fleet.booking.availability import find_available
+from fleet.booking.services.availability import find_available
 from fleet.choices import NodeStatus
 from fleet.models import Node
 from tests.booking.conftest import hours, make_node, set_card

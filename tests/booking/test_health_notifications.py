@@ -8,10 +8,10 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from fleet.booking import notify
 from fleet.booking.choices import NotificationKind
 from fleet.booking.models import Notification
-from fleet.booking.services import book_cards
+from fleet.booking.services import notify
+from fleet.booking.services.bookings import book_cards
 from fleet.choices import NodeStatus
 from fleet.models import Node
 from fleet.remote import ErrorKind, RemoteError

@@ -12,7 +12,7 @@ from django.utils import timezone
 from fleet.booking import tasks as booking_tasks
 from fleet.booking.choices import NotificationKind
 from fleet.booking.models import Notification, Team
-from fleet.booking.services import book_cards
+from fleet.booking.services.bookings import book_cards
 from fleet.choices import NodeStatus
 from fleet.remote import pool
 from fleet.services import probing

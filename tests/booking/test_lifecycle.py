@@ -14,9 +14,9 @@ from django.utils import timezone
 from config.celery import app as celery_app
 from fleet.booking import hooks
 from fleet.booking.choices import AuditAction, BookingStatus, EndReason, NotificationKind
-from fleet.booking.lifecycle import run_lifecycle
 from fleet.booking.models import AuditEntry, BookedCard, Notification
-from fleet.booking.services import book_cards, cancel_booking
+from fleet.booking.services.bookings import book_cards, cancel_booking
+from fleet.booking.services.lifecycle import run_lifecycle
 from jobs.services import booking_hooks
 from tests.booking.conftest import hours, set_card
 
@@ -186,7 +186,7 @@ def test_warnings_are_posted_to_the_team_webhook(
 
 
 def test_an_unreachable_webhook_is_recorded_not_raised(member_user, team, node, start, settings):
-    from fleet.booking.notify import notify_team, send_webhook
+    from fleet.booking.services.notify import notify_team, send_webhook
 
     settings.FLEET_BOOKING_WEBHOOK_ALLOWED_NETWORKS = [ipaddress.ip_network("127.0.0.0/8")]
     team.webhook_url = "http://127.0.0.1:9/nothing-listens"

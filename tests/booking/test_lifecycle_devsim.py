@@ -13,11 +13,12 @@ from django.utils import timezone
 from devsim.image import IMAGE
 from fleet.booking import hooks
 from fleet.booking.choices import AuditAction, BookingStatus, EndReason
-from fleet.booking.lifecycle import run_lifecycle
 from fleet.booking.models import AuditEntry
-from fleet.booking.services import book_cards
+from fleet.booking.services.bookings import book_cards
+from fleet.booking.services.lifecycle import run_lifecycle
 from fleet.choices import MANAGED_LABEL
 from fleet.services import probing
+from jobs.services import booking_hooks
 from tests.helpers import onboard
 
 pytestmark = [pytest.mark.devsim, pytest.mark.django_db(transaction=True)]
@@ -86,12 +87,9 @@ def test_at_the_end_the_dashboards_containers_on_the_cards_are_stopped(
     devsim, admin_user, member_user, team, started, settings, monkeypatch
 ):
     settings.FLEET_BOOKING_STOP_GRACE_MINUTES = 5
-    monkeypatch.setattr(hooks, "STOP_TIMEOUT", 2)  # `sleep` as PID 1 ignores SIGTERM
-    # The job engine's hook stops them over the node's Docker seam, never the local fallback.
-    local_stops: list[list[str]] = []
-    monkeypatch.setattr(
-        hooks, "stop_with_local_docker", lambda node, names: local_stops.append(list(names)) or []
-    )
+    settings.JOBS_STOP_TIMEOUT = 2  # `sleep` as PID 1 ignores SIGTERM
+    # The job engine's hook stops them over the node's Docker seam (booking has no stopper).
+    assert hooks.registered()[1] is booking_hooks.stop_containers
     node = probed(onboard(admin_user, devsim.node("node-a")))
     start = timezone.now()
     booking = book_cards(
@@ -125,6 +123,5 @@ def test_at_the_end_the_dashboards_containers_on_the_cards_are_stopped(
     assert not running(ours)
     assert running(elsewhere)
     assert running(foreign)
-    assert local_stops == []
     entry = AuditEntry.objects.get(booking=booking, action=AuditAction.STOP)
     assert ours in entry.summary

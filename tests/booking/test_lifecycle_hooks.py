@@ -11,8 +11,8 @@ from datetime import timedelta
 from django.utils import timezone
 
 from fleet.booking import hooks
-from fleet.booking.lifecycle import run_lifecycle
-from fleet.booking.services import book_cards
+from fleet.booking.services.bookings import book_cards
+from fleet.booking.services.lifecycle import run_lifecycle
 from jobs.catalog.services.recipes import create_recipe
 from jobs.choices import DeploymentStatus
 from jobs.models import Deployment

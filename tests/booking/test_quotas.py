@@ -10,8 +10,8 @@ from django.utils import timezone
 from fleet.booking.choices import AuditAction
 from fleet.booking.errors import BookingNotAllowed, QuotaExceeded
 from fleet.booking.models import AuditEntry, Booking
-from fleet.booking.quotas import check_quota, team_usage, week_start, weeks_between
-from fleet.booking.services import book_cards, cancel_booking
+from fleet.booking.services.bookings import book_cards, cancel_booking
+from fleet.booking.services.quotas import check_quota, team_usage, week_start, weeks_between
 from tests.booking.conftest import hours
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import reverse
 
-from fleet.booking.services import book_cards
+from fleet.booking.services.bookings import book_cards
 from tests.booking.conftest import hours, set_card
 
 

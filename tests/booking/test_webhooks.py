@@ -12,10 +12,10 @@ from django.urls import reverse
 
 from config.env import Settings
 from config.settings import _networks
-from fleet.booking import webhooks
 from fleet.booking.choices import NotificationKind
 from fleet.booking.models import Membership, Notification
-from fleet.booking.notify import notify_team, send_webhook
+from fleet.booking.services import webhooks
+from fleet.booking.services.notify import notify_team, send_webhook
 
 PUBLIC = "93.184.215.14"
 

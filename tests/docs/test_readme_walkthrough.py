@@ -16,7 +16,7 @@ from django.test import Client
 from django.urls import reverse
 
 from devsim.demo_setup import book_demo_cards, create_demo_recipes
-from fleet.models import Membership, Team
+from fleet.booking.models import Membership, Team
 from jobs.catalog.services.catalog_edits import ensure_seed_catalog
 from jobs.models import Deployment
 from jobs.services import jobs as job_services

@@ -10,7 +10,7 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
 
-from fleet.booking.services import book_cards
+from fleet.booking.services.bookings import book_cards
 from jobs.models import Job
 from tests.conftest import PASSWORD
 from tests.e2e.conftest import login, off_loop, wait_for_js

@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from fleet.booking.services import book_cards
+from fleet.booking.services.bookings import book_cards
 from jobs.catalog.services.catalog_edits import ensure_seed_catalog
 from jobs.choices import DeploymentStatus
 from jobs.models import Deployment, Job

@@ -10,7 +10,7 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from devsim.client import DevsimNode
-from fleet.booking.services import book_cards
+from fleet.booking.services.bookings import book_cards
 from fleet.models import Card, CardSample, UserProfile
 from fleet.services.probing import probe_node
 from fleet.streams import broadcast_node

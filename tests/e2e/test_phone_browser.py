@@ -10,7 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 from playwright.sync_api import expect
 
-from fleet.booking.services import book_cards
+from fleet.booking.services.bookings import book_cards
 from jobs.choices import JobKind
 from jobs.services.deployments import DEPLOY_STEPS
 from jobs.services.jobs import create_job

@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from fleet.booking.choices import NotificationKind
 from fleet.booking.models import Notification
-from fleet.booking.notify import notify_team
+from fleet.booking.services.notify import notify_team
 from fleet.booking.tasks import post_team_webhook
 from fleet.models import Card, CardSample, Node
 from fleet.tasks import prune_samples

@@ -174,7 +174,7 @@ def test_node_page_shows_facts_preflight_fixes_and_card_table(as_member):
 def test_node_page_shows_processes_with_their_containers(as_member, member_user, team):
     from datetime import timedelta
 
-    from fleet.booking.services import book_cards
+    from fleet.booking.services.bookings import book_cards
 
     node = make_node("node-a", healths=("OK", "OK"))
     # The member's team holds the card now, so what runs on it is theirs to see in full.

@@ -12,7 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from fleet.booking.models import Membership
-from fleet.booking.services import book_cards
+from fleet.booking.services.bookings import book_cards
 from fleet.models import Card, UserProfile
 from jobs.choices import JobKind, JobStatus
 from jobs.models import Job

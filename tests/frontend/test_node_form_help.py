@@ -10,7 +10,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from django.utils import timezone
 
-from fleet.booking.services import book_cards
+from fleet.booking.services.bookings import book_cards
 from fleet.models import Node
 from jobs.choices import DeploymentStatus
 from jobs.models import Deployment

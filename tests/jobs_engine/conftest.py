@@ -10,7 +10,7 @@ import pytest
 from django.utils import timezone
 
 from devsim.serving_image import IMAGE, ensure_serving_image
-from fleet.booking.services import book_cards
+from fleet.booking.services.bookings import book_cards
 from fleet.services import probing
 from jobs.catalog.services.recipes import create_recipe
 from tests.helpers import onboard

@@ -2,8 +2,8 @@
 
 The production path end to end: a real deployment on a simulated node, the booking's end moved
 to now through the booking service, the Celery lifecycle task run as a worker runs it, and the
-container stopped by the job engine's registered hook through `jobs.docker_api` (never the local
-Docker fallback of `fleet.booking.hooks`).
+container stopped by the job engine's registered hook through `jobs.docker_api` (booking's
+`fleet.booking.hooks` has no stopper of its own).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from devsim.client import wait_for
 from fleet.booking import hooks
 from fleet.booking.choices import AuditAction, BookingStatus, EndReason
 from fleet.booking.models import AuditEntry, Booking
-from fleet.booking.services import change_booking
+from fleet.booking.services.bookings import change_booking
 from fleet.booking.tasks import run_booking_lifecycle
 from fleet.services import probing
 from jobs import docker_api
@@ -43,13 +43,9 @@ def test_the_lifecycle_task_stops_a_deployment_whose_booking_ended_through_the_d
     booking, recipe, member_user, engine_node, devsim, settings, monkeypatch
 ):
     settings.FLEET_BOOKING_STOP_GRACE_MINUTES = 0
-    monkeypatch.setattr(hooks, "STOP_TIMEOUT", 2)
+    settings.JOBS_STOP_TIMEOUT = 2
     assert hooks.registered() == (booking_hooks.has_deployment, booking_hooks.stop_containers)
 
-    local_stops: list[list[str]] = []
-    monkeypatch.setattr(
-        hooks, "stop_with_local_docker", lambda node, names: local_stops.append(list(names)) or []
-    )
     seam_nodes: list[str] = []
     real_docker_on = docker_api.docker_on
 
@@ -96,7 +92,6 @@ def test_the_lifecycle_task_stops_a_deployment_whose_booking_ended_through_the_d
     assert booking.containers_stopped_at is not None
     assert not container_running(deployment.container_name)
     assert seam_nodes == [engine_node.name]
-    assert local_stops == []
     deployment.refresh_from_db()
     assert deployment.status == DeploymentStatus.STOPPED
     assert deployment.error == "stopped at the end of its booking"

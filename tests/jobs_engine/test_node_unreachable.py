@@ -14,8 +14,8 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from fleet.booking.availability import find_available
-from fleet.booking.services import book_cards
+from fleet.booking.services.availability import find_available
+from fleet.booking.services.bookings import book_cards
 from fleet.choices import CheckStatus, Health, NodeStatus
 from fleet.errors import Conflict
 from fleet.models import Card, Node

@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from devsim.client import wait_for
 from fleet.booking.models import Booking
-from fleet.booking.services import book_cards
+from fleet.booking.services.bookings import book_cards
 from fleet.errors import Conflict
 from fleet.models import Node
 from fleet.services import probing

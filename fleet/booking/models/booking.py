@@ -98,7 +98,7 @@ class Booking(models.Model):
     def shown_strangers(self) -> list[str]:
         """`strangers` as the viewer may see them, once `fleet.booking.permissions.redact_cards` has
         set `shown_containers`/`shown_processes` on the booked cards (see
-        `fleet.booking.cards.show_strangers`): another team's holders are not named."""
+        `fleet.booking.services.cards.show_strangers`): another team's holders are not named."""
         return self._strangers(shown=True)
 
     def _strangers(self, *, shown: bool) -> list[str]:

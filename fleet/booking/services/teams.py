@@ -6,12 +6,13 @@ from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 from django.db import transaction
 
-from fleet.booking import audit, permissions, webhooks
+from fleet.booking import permissions
 from fleet.booking.choices import AuditAction
 from fleet.booking.errors import BookingInvalid, BookingNotAllowed
 from fleet.booking.middleware import zone_named
 from fleet.booking.models import Team
 from fleet.booking.permissions import Action
+from fleet.booking.services import audit, webhooks
 from fleet.models import UserProfile
 
 

@@ -7,15 +7,18 @@ import logging
 from datetime import datetime
 
 from django.conf import settings
-from django.db import transaction
 from django.utils import timezone
 
-from fleet.booking import webhooks
 from fleet.booking.choices import NotificationKind
 from fleet.booking.models import Booking, Notification, Team
+from fleet.booking.services import webhooks
+from fleet.dispatch import enqueue_on_commit
 from fleet.models import Node
 
 log = logging.getLogger(__name__)
+
+# The Celery task that posts a notification to its team's webhook (fleet/booking/tasks.py).
+POST_TEAM_WEBHOOK = "fleet.booking.tasks.post_team_webhook"
 
 
 def when(moment: datetime) -> str:
@@ -34,9 +37,7 @@ def notify_team(
     """Store a notification for the team and post it to the team's webhook once committed."""
     note = Notification.objects.create(team=team, booking=booking, kind=kind, text=text[:500])
     if team.webhook_url:
-        from fleet.booking.tasks import post_team_webhook
-
-        transaction.on_commit(lambda: post_team_webhook.delay(note.pk))
+        enqueue_on_commit(POST_TEAM_WEBHOOK, note.pk)
     return note
 
 

@@ -10,12 +10,12 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.utils import timezone
 
-from fleet.allocation import AllocationError, allocate, check_count
-from fleet.booking.cards import card_state
 from fleet.booking.choices import UNHEALTHY
 from fleet.booking.errors import BookingInvalid
 from fleet.booking.models import BookedCard
 from fleet.booking.permissions import Viewer
+from fleet.booking.services.allocation import AllocationError, allocate, check_count
+from fleet.booking.services.cards import card_state
 from fleet.choices import CheckStatus, Health
 from fleet.models import Card, Node
 from fleet.reachability import node_problem, reachable

@@ -16,7 +16,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from fleet.booking import audit, hooks
+from fleet.booking import hooks
 from fleet.booking.choices import (
     AuditAction,
     BookingStatus,
@@ -25,8 +25,9 @@ from fleet.booking.choices import (
 )
 from fleet.booking.hooks import ContainerStopper
 from fleet.booking.models import Booking
-from fleet.booking.notify import notify_team, when
-from fleet.booking.rules import is_demo_booking
+from fleet.booking.services import audit
+from fleet.booking.services.notify import notify_team, when
+from fleet.booking.services.rules import is_demo_booking
 
 log = logging.getLogger(__name__)
 

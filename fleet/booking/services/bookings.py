@@ -14,15 +14,6 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from fleet.allocation import AllocationError, allocate, check_count
-from fleet.booking import audit
-from fleet.booking.cards import (
-    card_state,
-    check_bookable,
-    conflict_error,
-    conflicting_rows,
-    lock_for_booking,
-)
 from fleet.booking.choices import AuditAction, BookingStatus, EndReason, NotificationKind
 from fleet.booking.errors import (
     BookingConflict,
@@ -34,9 +25,18 @@ from fleet.booking.errors import (
 )
 from fleet.booking.models import BookedCard, Booking, Team
 from fleet.booking.models.booking import NO_OVERLAP_CONSTRAINT
-from fleet.booking.notify import notify_team, when, window
-from fleet.booking.quotas import QuotaBreach, check_quota
-from fleet.booking.rules import check_can_act, check_member, check_window
+from fleet.booking.services import audit
+from fleet.booking.services.allocation import AllocationError, allocate, check_count
+from fleet.booking.services.cards import (
+    card_state,
+    check_bookable,
+    conflict_error,
+    conflicting_rows,
+    lock_for_booking,
+)
+from fleet.booking.services.notify import notify_team, when, window
+from fleet.booking.services.quotas import QuotaBreach, check_quota
+from fleet.booking.services.rules import check_can_act, check_member, check_window
 from fleet.models import Card, Node
 
 

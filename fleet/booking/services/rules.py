@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from fleet.booking.errors import BookingInvalid, BookingNotAllowed
 from fleet.booking.models import Booking, Membership, Team
-from fleet.booking.notify import when
+from fleet.booking.services.notify import when
 
 # A start this far in the past still counts as "now" (forms are filled in before they are sent).
 START_SLACK = timedelta(minutes=5)

@@ -17,7 +17,7 @@ from django.db.models import Count, F
 
 from fleet.booking.choices import LIVE_STATUSES
 from fleet.booking.models import Booking, Team
-from fleet.booking.notify import when
+from fleet.booking.services.notify import when
 
 if TYPE_CHECKING:
     from django_stubs_ext import WithAnnotations

@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 
-from fleet.allocation import CardState
 from fleet.booking.choices import UNHEALTHY
 from fleet.booking.errors import BookingConflict, CardsUnavailable
 from fleet.booking.models import BookedCard, Booking, Team
-from fleet.booking.notify import window
 from fleet.booking.permissions import redact_cards
+from fleet.booking.services.allocation import CardState
+from fleet.booking.services.notify import window
 from fleet.models import Card, Node
 
 

@@ -9,12 +9,12 @@ from datetime import datetime
 from django.db import transaction
 from django.utils import timezone
 
-from fleet.booking import audit
-from fleet.booking.cards import lock_for_booking
 from fleet.booking.choices import AuditAction, NotificationKind
 from fleet.booking.errors import BookingInvalid, BookingNotAllowed
 from fleet.booking.models import Booking
-from fleet.booking.notify import notify_team, window
+from fleet.booking.services import audit
+from fleet.booking.services.cards import lock_for_booking
+from fleet.booking.services.notify import notify_team, window
 from fleet.models import Card, Node
 
 
