@@ -9,8 +9,10 @@ from urllib.parse import parse_qs
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.contrib.auth import get_user_model
+from django.urls import reverse
 
-from fleet.permissions import user_group
+from fleet.booking.permissions import user_group
+from fleet.fragments import render_for
 from jobs.models import Job
 from jobs.streams import backfill, job_group
 
@@ -22,6 +24,10 @@ ACCESS_RECHECK_SECONDS = 5.0
 
 class JobLogConsumer(AsyncJsonWebsocketConsumer):
     """`/ws/jobs/<id>/?after_seq=N`: chunks after N, then every new chunk, in order.
+
+    With `&fragments=1` (the job page) every status message also carries `html`: the page's
+    live parts (head, progress and steps, details) rendered for this socket's user by the
+    page's own view and templates, in their time zone (fleet.fragments).
 
     The group is joined before the backfill is read, so no chunk falls between the two; live
     chunks already sent are dropped and a gap (a lost broadcast) is read back from the database,
@@ -58,8 +64,8 @@ class JobLogConsumer(AsyncJsonWebsocketConsumer):
         except ValueError:
             after = 0
         self.last_seq = max(0, min(after, MAX_SEQ))  # a bigint column: no overflow
-        status = await self._status()
-        await self.send_json({"type": "status", **status})
+        self.fragments = query.get("fragments", [""])[0] == "1"
+        await self._send_status(await self._status())
         await self._catch_up()
 
     async def _catch_up(self, until: int | None = None) -> None:
@@ -132,4 +138,17 @@ class JobLogConsumer(AsyncJsonWebsocketConsumer):
     async def job_status(self, event: dict) -> None:
         if not await self._allowed():
             return
-        await self.send_json({"type": "status", **{k: v for k, v in event.items() if k != "type"}})
+        await self._send_status({k: v for k, v in event.items() if k != "type"})
+
+    async def _send_status(self, status: dict) -> None:
+        message = {"type": "status", **status}
+        if self.fragments:
+            try:
+                path = reverse("job-page-live", args=[self.job_id])
+                rendered = await database_sync_to_async(render_for)(self.scope, path)
+            except Exception:
+                log.exception("job %s: could not render the page's live parts", self.job_id)
+            else:
+                if rendered.status == 200:
+                    message["html"] = rendered.html
+        await self.send_json(message)

@@ -15,8 +15,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.cache import add_never_cache_headers
 from django.views.decorators.http import require_POST
 
-from fleet import tasks
 from fleet.choices import HostKeyStatus, NodeStatus
+from fleet.dispatch import PROBE_NODE, enqueue
 from fleet.errors import DomainError, NotAllowed
 from fleet.holders import label_cards, redact_cards
 from fleet.models import Node
@@ -59,7 +59,7 @@ def hbm_pct(used: int | None, total: int | None) -> int:
 
 
 def card_title(card: dict[str, Any]) -> str:
-    """The tooltip of a card square (fleet.js builds the same text)."""
+    """The tooltip of a card square."""
     parts = [
         f"davinci{card['device']}",
         card["health"],
@@ -127,7 +127,8 @@ MAX_LIVE_TILES = 500
 @login_required
 def node_tiles(request: HttpRequest) -> HttpResponse:
     """The tiles of the nodes named by `id` (repeatable) that the user may see, rendered with
-    the overview's own template; fleet.js fetches them when probes of those nodes land."""
+    the overview's own template; the overview's websocket pushes them, rendered by this view for
+    its user (fleet.fragments), when probes of those nodes land."""
     ids = {int(v) for v in request.GET.getlist("id") if v.isdigit()}
     if not ids or len(ids) > MAX_LIVE_TILES:
         return HttpResponse(f"id: name 1 to {MAX_LIVE_TILES} node ids, e.g. ?id=1&id=2", status=400)
@@ -177,7 +178,8 @@ def node_detail(request: HttpRequest, pk: int) -> HttpResponse:
 def node_live(request: HttpRequest, pk: int) -> HttpResponse:
     """The node page's live parts (status, banners, facts, cards, preflight, card table),
     rendered with the page's own templates for the requesting user: their teams' holders in
-    full, others' as busy, times in their zone. fleet.js fetches it when a probe lands."""
+    full, others' as busy, times in their zone. The node page's websocket pushes it, rendered by
+    this view for its user (fleet.fragments), when a probe lands."""
     return render(request, "fleet/_node_live.html", _node_context(request, pk))
 
 
@@ -314,7 +316,7 @@ def node_probe(request: HttpRequest, pk: int) -> HttpResponse:
     without JavaScript the form lands back on the page with the same message.
     """
     node = get_object_or_404(Node, pk=pk)
-    tasks.probe_node.delay(node.pk, True)
+    enqueue(PROBE_NODE, node.pk, True)
     text = f"Probe of {node.name} queued; the page updates when it lands."
     if request.headers.get("X-Live-Submit"):
         return HttpResponse(text, status=202, content_type="text/plain; charset=utf-8")

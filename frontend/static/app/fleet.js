@@ -1,6 +1,6 @@
-// Fleet pages: filters, card charts, and live updates. The /ws/fleet/ websocket says which
-// node a probe changed; the pages then fetch that node's parts rendered by the server for
-// this user (the pages' own templates, so permissions, format and time zone stay one).
+// Fleet pages: filters, card charts, and live updates. The pages' websockets push the parts
+// a probe changed as HTML, rendered by the server for this user with the pages' own templates
+// (so permissions, format and time zone stay one); this script only puts them in place.
 (() => {
   "use strict";
 
@@ -10,16 +10,22 @@
     return root.querySelector(`[data-f="${name}"]`);
   }
 
-  // Calls onNode with every node update of the fleet websocket; onReopen runs when the socket
-  // opens again after a drop (updates may have been missed).
-  function live(onNode, onReopen) {
-    window.npufleet.connect("/ws/fleet/", {
+  // Opens the page's websocket (data-ws-path of root): `onFragments` gets every push of
+  // rendered parts; after a reconnect the socket is asked to render `refreshIds()` again.
+  function live(root, onFragments, refreshIds) {
+    const socket = window.npufleet.connect(root.dataset.wsPath, {
       badge: document.getElementById("live"),
       onMessage: (msg) => {
-        if (msg.type === "node") onNode(msg.node);
+        if (msg.type !== "fragments") return;
+        try {
+          onFragments(msg);
+        } catch (error) {
+          console.warn("live update:", error);
+        }
+        root.dataset.refreshed = String(Number(root.dataset.refreshed || 0) + 1);
       },
       onOpen: (reopened) => {
-        if (reopened && onReopen) onReopen();
+        if (reopened) socket.send({ type: "refresh", ids: refreshIds() });
       },
     });
   }
@@ -64,10 +70,8 @@
       if (value && ![...select.options].some((o) => o.value === value)) select.add(new Option(value, value));
     };
 
-    // Probes land node by node: the ids seen are fetched together as tiles rendered by the
-    // server for this user (same template as the page: who holds a card, as they may see it).
-    const tilesUrl = new URL("../tiles/", new URL(grid.dataset.nodeUrl, location.href));
-    const pending = new Set();
+    // Probes land node by node: the socket sends the tiles of the nodes they changed, rendered
+    // for this user (same template as the page: who holds a card, as they may see it).
     const place = (fresh) => {
       const old = grid.querySelector(`.tile[data-node-id="${fresh.dataset.nodeId}"]`);
       if (old) {
@@ -78,15 +82,8 @@
       const next = [...grid.children].find((t) => field(t, "name").textContent > name);
       grid.insertBefore(fresh, next || null);
     };
-    const refresh = coalesced(async () => {
-      if (!pending.size) return;
-      const ids = [...pending];
-      pending.clear();
-      const url = new URL(tilesUrl);
-      ids.forEach((id) => url.searchParams.append("id", id));
-      const response = await fetch(url, { credentials: "same-origin", headers: { Accept: "text/html" } });
-      if (!response.ok) throw new Error(`GET ${url.pathname} answered ${response.status}`);
-      const doc = new DOMParser().parseFromString(await response.text(), "text/html");
+    const onTiles = ({ ids, html }) => {
+      const doc = new DOMParser().parseFromString(html, "text/html");
       const seen = new Set();
       for (const tile of doc.querySelectorAll(".tile[data-node-id]")) {
         seen.add(tile.dataset.nodeId);
@@ -98,68 +95,21 @@
         if (!seen.has(String(id))) grid.querySelector(`.tile[data-node-id="${id}"]`)?.remove(); // gone or hidden
       }
       applyFilters();
-      grid.dataset.refreshed = String(Number(grid.dataset.refreshed || 0) + 1);
-    });
-    let timer = null;
-    const soon = (id) => {
-      pending.add(String(id));
-      if (!timer) {
-        timer = setTimeout(() => {
-          timer = null;
-          refresh();
-        }, 100);
-      }
     };
-    live(
-      (node) => soon(node.id),
-      () => [...grid.children].forEach((t) => soon(t.dataset.nodeId)),
-    );
+    live(grid, onTiles, () => [...grid.children].map((t) => Number(t.dataset.nodeId)));
   }
 
-  // Runs work now, or once more after the run in flight, so the last answer always lands.
-  function coalesced(work) {
-    let running = null;
-    let again = false;
-    const run = async () => {
-      if (running) {
-        again = true;
-        return running;
-      }
-      running = (async () => {
-        do {
-          again = false;
-          try {
-            await work();
-          } catch (error) {
-            console.warn("live update:", error);
-          }
-        } while (again);
-        running = null;
-      })();
-      return running;
-    };
-    return run;
-  }
-
-  // The node page: when a probe of this node lands, its live parts are fetched as the server
-  // renders them for this user (same templates, permissions and time zone as the page).
+  // The node page: when a probe of this node lands, the socket sends its live parts as the
+  // server renders them for this user (same templates, permissions and time zone as the page).
   function nodePage() {
     const root = document.getElementById("node-page");
     if (!root) return;
     const charts = cardCharts(root.dataset.timeZone);
-    const refresh = coalesced(async () => {
-      const response = await fetch(root.dataset.liveUrl, {
-        credentials: "same-origin",
-        headers: { Accept: "text/html" },
-      });
-      if (!response.ok) throw new Error(`GET ${root.dataset.liveUrl} answered ${response.status}`);
-      window.npufleet.swapFragments(root, await response.text());
-      root.dataset.refreshed = String(Number(root.dataset.refreshed || 0) + 1);
+    const onParts = ({ html }) => {
+      window.npufleet.swapFragments(root, html);
       if (charts) charts.load();
-    });
-    live((node) => {
-      if (String(node.id) === root.dataset.nodeId) refresh();
-    }, refresh);
+    };
+    live(root, onParts, () => [Number(root.dataset.nodeId)]);
   }
 
   // A moment as the wall-clock time of `zone`, expressed as a browser-local timestamp: the

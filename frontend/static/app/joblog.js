@@ -1,4 +1,5 @@
-// Job page: the log viewer (REST backfill, then the websocket tail) and the live status.
+// Job page: the log viewer (REST backfill, then the websocket tail) and the live status (the
+// page's parts, rendered by the server and sent over the same websocket).
 //
 // Every chunk has a number (seq). `lastSeq` is the last one written to the terminal:
 // - a chunk with seq <= lastSeq is dropped (no duplicates, whichever path brought it);
@@ -112,46 +113,23 @@
     if (live) live.hidden = (root.dataset.finished || "").split(" ").includes(status);
   }
 
-  // The job's status changed: fetch the page's live parts (head, progress and steps, details)
-  // as the server renders them, in the user's zone. One request at a time; a change seen while
-  // one is in flight fetches once more after it, so the last state always lands.
-  const page = document.getElementById("job-page");
-  let refreshing = null;
-  let refreshAgain = false;
-  function refreshStatus() {
-    if (!page || !page.dataset.liveUrl) return;
-    if (refreshing) {
-      refreshAgain = true;
-      return;
-    }
-    refreshing = (async () => {
-      do {
-        refreshAgain = false;
-        try {
-          const response = await fetch(page.dataset.liveUrl, {
-            credentials: "same-origin",
-            headers: { Accept: "text/html" },
-          });
-          if (!response.ok) throw new Error(`GET ${page.dataset.liveUrl} answered ${response.status}`);
-          window.npufleet.swapFragments(document, await response.text());
-          showEnded();
-        } catch (error) {
-          console.warn("job status:", error);
-        }
-      } while (refreshAgain);
-      refreshing = null;
-    })();
+  // The job's status changed: the socket sends the page's live parts (head, progress and
+  // steps, details) as the server renders them for this user, in their zone.
+  function onStatus(msg) {
+    if (!msg.html) return;
+    window.npufleet.swapFragments(document, msg.html);
+    showEnded();
   }
 
   // Tails the websocket from lastSeq; after a drop, reconnects with backoff from the new lastSeq
   // once every write queued so far is done.
   function connect() {
-    socket = window.npufleet.connect(() => `${root.dataset.wsPath}?after_seq=${lastSeq}`, {
+    socket = window.npufleet.connect(() => `${root.dataset.wsPath}?after_seq=${lastSeq}&fragments=1`, {
       badge: live,
       ready: () => chain,
       onMessage: (msg) => {
         if (msg.type === "log") onChunk(msg);
-        else if (msg.type === "status") refreshStatus();
+        else if (msg.type === "status") onStatus(msg);
       },
     });
   }
