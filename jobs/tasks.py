@@ -6,6 +6,9 @@ import logging
 import signal
 import threading
 import time
+from collections.abc import Callable
+from types import FrameType
+from typing import Any
 
 from celery import shared_task
 from celery.signals import worker_ready, worker_shutting_down
@@ -15,7 +18,8 @@ from fleet.remote import RemoteError
 from jobs import dispatch
 from jobs.choices import DeploymentStatus, JobKind, JobStatus
 from jobs.follow import close_all, follow_task
-from jobs.models import Deployment
+from jobs.models import Deployment, Job
+from jobs.runners.base import Runner
 from jobs.runners.build import BuildRunner, RemoveImageRunner
 from jobs.runners.deploy import DeployRunner, RemoveRunner, RestartRunner, StopRunner
 from jobs.services import jobs as job_services
@@ -25,7 +29,7 @@ from jobs.services import recovery
 log = logging.getLogger(__name__)
 
 
-RUNNERS = {
+RUNNERS: dict[str, type[Runner]] = {
     JobKind.DEPLOY: DeployRunner,
     JobKind.STOP: StopRunner,
     JobKind.RESTART: RestartRunner,
@@ -35,7 +39,7 @@ RUNNERS = {
 }
 
 
-def runner_for(job):
+def runner_for(job: Job) -> Runner:
     return RUNNERS[job.kind](job)
 
 
@@ -84,7 +88,11 @@ def close_followers_before_a_cold_shutdown(**_: object) -> None:
         if not callable(previous):
             continue
 
-        def handler(number, frame, previous=previous) -> None:
+        def handler(
+            number: int,
+            frame: FrameType | None,
+            previous: Callable[[int, FrameType | None], Any] = previous,
+        ) -> None:
             close_all(wait=FOLLOWERS_CLOSE_SECONDS)
             deadline = time.monotonic() + FOLLOWERS_CLOSE_SECONDS
             while not ended() and time.monotonic() < deadline:

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
 
 from fleet.booking import permissions
 from fleet.booking.choices import UNHEALTHY, AuditAction, AuditObject, BookingStatus
-from fleet.booking.models import Booking
+from fleet.booking.models import Booking, Team
 from fleet.booking.permissions import Action
 from fleet.booking.services import audit
 from fleet.errors import Conflict, Invalid
@@ -46,7 +47,7 @@ def container_name(deployment: Deployment) -> str:
     return f"{choices.JOB_CONTAINER_PREFIX}-deploy-{deployment.pk}"
 
 
-def _require_member(actor, obj: Booking | Deployment, verb: str = "") -> None:
+def _require_member(actor: Any, obj: Booking | Deployment, verb: str = "") -> None:
     """Site admins and members of the team now (read at use, so a removed member is refused)."""
     if verb and isinstance(obj, Deployment):
 
@@ -58,8 +59,8 @@ def _require_member(actor, obj: Booking | Deployment, verb: str = "") -> None:
 
         permissions.require(actor, Action.ACT, obj, message, field="deployment")
     else:
-        message = "you are not a member of the team that holds these cards"
-        permissions.require(actor, Action.ACT, obj, message, field="booking")
+        refusal = "you are not a member of the team that holds these cards"
+        permissions.require(actor, Action.ACT, obj, refusal, field="booking")
 
 
 def check_booking(booking: Booking, cards: Sequence[int]) -> None:
@@ -84,7 +85,7 @@ def check_booking(booking: Booking, cards: Sequence[int]) -> None:
         )
 
 
-def _check_free(node: Node, cards: Sequence[int], actor, exclude: int | None = None) -> None:
+def _check_free(node: Node, cards: Sequence[int], actor: Any, exclude: int | None = None) -> None:
     """Refuse cards another deployment or container holds (409); another team's holders are
     named only to those who may see that team's work."""
     busy = Deployment.objects.live().filter(node=node).exclude(pk=exclude)
@@ -118,7 +119,7 @@ def _check_free(node: Node, cards: Sequence[int], actor, exclude: int | None = N
             )
 
 
-def check_free(node: Node, cards: Sequence[int], actor) -> None:
+def check_free(node: Node, cards: Sequence[int], actor: Any) -> None:
     """Refuse (409) cards another deployment or container holds, named as `actor` may see
     them: what deploy checks, for the deploy form's preview."""
     _check_free(node, cards, actor)
@@ -162,7 +163,9 @@ def _host_port(node: Node, port: int) -> int | None:
     return None
 
 
-def check_policy(recipe_version: RecipeVersion, node: Node, team, cards: Sequence[int]) -> None:
+def check_policy(
+    recipe_version: RecipeVersion, node: Node, team: Team | None, cards: Sequence[int]
+) -> None:
     """The container policy on the rendered docker run, before anything is recorded.
 
     The runner checks again on the node (host paths resolved there) right before Docker.
@@ -187,7 +190,11 @@ def check_policy(recipe_version: RecipeVersion, node: Node, team, cards: Sequenc
 
 
 def deploy(
-    *, actor, recipe_version: RecipeVersion, booking: Booking, cards: Sequence[int] | None = None
+    *,
+    actor: Any,
+    recipe_version: RecipeVersion,
+    booking: Booking,
+    cards: Sequence[int] | None = None,
 ) -> Deployment:
     """Check everything, then record the deployment and queue its job (nothing runs on error)."""
     recipe = recipe_version.recipe
@@ -252,7 +259,9 @@ def label_of(deployment: Deployment) -> str:
     )
 
 
-def record(action: AuditAction, actor, deployment: Deployment, changes: dict, why="") -> None:
+def record(
+    action: AuditAction, actor: Any, deployment: Deployment, changes: dict, why: str = ""
+) -> None:
     """One audit entry about a deployment, with its team and booking (team admins see it)."""
     label = label_of(deployment)
     summary = f"Deployment {deployment.pk} ({label}): {AuditAction(action).label.lower()}"
@@ -291,7 +300,7 @@ def _refuse_if_busy(deployment: Deployment) -> None:
         raise Conflict(f"deployment {deployment.pk} was removed", field="deployment")
 
 
-def _check_cards(deployment: Deployment, actor) -> None:
+def _check_cards(deployment: Deployment, actor: Any) -> None:
     """The cards must still be booked and free of other containers."""
     if deployment.booking is not None:
         check_booking(deployment.booking, deployment.cards)
@@ -299,7 +308,13 @@ def _check_cards(deployment: Deployment, actor) -> None:
 
 
 def _operate(
-    deployment: Deployment, actor, kind: str, steps, verb: str, *, cards: bool = False
+    deployment: Deployment,
+    actor: Any,
+    kind: str,
+    steps: list[tuple[str, str]],
+    verb: str,
+    *,
+    cards: bool = False,
 ) -> Job:
     """Permission first, then one transaction on the locked row: checks, then the job.
 
@@ -312,8 +327,13 @@ def _operate(
         _refuse_if_busy(locked)
         if cards:
             _check_cards(locked, actor)
-        verb = {JobKind.STOP: AuditAction.STOP, JobKind.RESTART: AuditAction.RESTART}
-        record(verb.get(kind, AuditAction.REMOVE), actor, locked, {"status": (locked.status, kind)})
+        actions: dict[str, AuditAction] = {
+            JobKind.STOP: AuditAction.STOP,
+            JobKind.RESTART: AuditAction.RESTART,
+        }
+        record(
+            actions.get(kind, AuditAction.REMOVE), actor, locked, {"status": (locked.status, kind)}
+        )
         return create_job(
             kind=kind,
             actor=actor,
@@ -326,12 +346,12 @@ def _operate(
         )
 
 
-def stop(deployment: Deployment, *, actor) -> Job:
+def stop(deployment: Deployment, *, actor: Any) -> Job:
     """Queue a stop of the deployment's container."""
     return _operate(deployment, actor, JobKind.STOP, STOP_STEPS, "stop")
 
 
-def restart(deployment: Deployment, *, actor) -> Job:
+def restart(deployment: Deployment, *, actor: Any) -> Job:
     """Queue a restart; the cards must still be booked and free of other containers."""
     if deployment.status == DeploymentStatus.FAILED:
         _require_member(actor, deployment, "restart")
@@ -339,17 +359,18 @@ def restart(deployment: Deployment, *, actor) -> Job:
     return _operate(deployment, actor, JobKind.RESTART, RESTART_STEPS, "restart", cards=True)
 
 
-def remove(deployment: Deployment, *, actor) -> Job:
+def remove(deployment: Deployment, *, actor: Any) -> Job:
     """Queue removal of the container; the record stays, marked removed."""
     return _operate(deployment, actor, JobKind.REMOVE, REMOVE_STEPS, "remove")
 
 
-def retry(job: Job, *, actor) -> Job:
+def retry(job: Job, *, actor: Any) -> Job:
     """Deploy the same deployment again (the runner replaces what the failed attempt left).
 
     Permission is checked before anything is written; the deployment row is locked and reset
     in the same transaction that queues the job.
     """
+    assert job.deployment is not None  # only a deployment's jobs come here
     _require_member(actor, job.deployment, "retry")
     with transaction.atomic():
         deployment = _lock(job.deployment, node=job.kind == JobKind.DEPLOY)
@@ -397,7 +418,7 @@ def _failed_fix(deployment: Deployment) -> str:
     )
 
 
-def redeploy(deployment: Deployment, *, actor) -> Job:
+def redeploy(deployment: Deployment, *, actor: Any) -> Job:
     """Deploy a failed deployment again: its last deploy, retried (the host port picked anew)."""
     last = _last_deploy(deployment)
     if last is None:

@@ -52,7 +52,7 @@ def enqueue(job: Job) -> None:
     dispatch.run_job(job.pk)
 
 
-def create_job(*, kind: str, actor, steps: list[tuple[str, str]], **fields: Any) -> Job:
+def create_job(*, kind: str, actor: Any, steps: list[tuple[str, str]], **fields: Any) -> Job:
     """A pending job with its planned steps; a worker picks it up after commit."""
     node = fields.get("node")
     job = Job.objects.create(
@@ -66,12 +66,12 @@ def create_job(*, kind: str, actor, steps: list[tuple[str, str]], **fields: Any)
     return job
 
 
-def may_act(actor, job: Job) -> bool:
+def may_act(actor: Any, job: Job) -> bool:
     """Admins and the job team's current members (for a job without a team, its requester)."""
     return permissions.may(actor, Action.ACT, job)
 
 
-def require_act(actor, job: Job, verb: str) -> None:
+def require_act(actor: Any, job: Job, verb: str) -> None:
     permissions.require(
         actor,
         Action.ACT,
@@ -124,7 +124,7 @@ def finish(job: Job, status: str, *, error: str = "", result: dict | None = None
     return job
 
 
-def cancel_job(job: Job, *, actor) -> Job:
+def cancel_job(job: Job, *, actor: Any) -> Job:
     """Cancel: a pending job at once; a running one stops its remote work at the next check."""
     require_act(actor, job, "cancel")
     if job.status in FINISHED_JOB_STATUSES:
@@ -147,7 +147,7 @@ def cancel_job(job: Job, *, actor) -> Job:
     return job
 
 
-def record(action: AuditAction, actor, job: Job, changes: dict, *, label: str = "") -> None:
+def record(action: AuditAction, actor: Any, job: Job, changes: dict, *, label: str = "") -> None:
     """One audit entry about a job, with its team (so the team's admins see it) and node."""
     label = label or f"job {job.pk} ({job.get_kind_display()})"
     audit.record(

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from django.conf import settings
 from django.db import transaction
@@ -44,7 +45,7 @@ def context_for(
     )
 
 
-def image_allowed_on(node: Node):
+def image_allowed_on(node: Node) -> Callable[[str], bool]:
     """A predicate: the image is under an allowed prefix, or the dashboard built it on `node`."""
     prefixes = list(AllowedImagePrefix.objects.values_list("prefix", flat=True))
     prefixes += [p for p in settings.JOBS_ALLOWED_IMAGE_PREFIXES if p]
@@ -125,14 +126,14 @@ def check_build(
     )
 
 
-def _require_site_admin(actor, what: str) -> None:
+def _require_site_admin(actor: Any, what: str) -> None:
     if not actor.is_superuser:
         raise NotAllowed(f"only site admins may {what}")
 
 
 @transaction.atomic
 def grant_exception(
-    actor, recipe: Recipe, *, rule: str, value: str, reason: str
+    actor: Any, recipe: Recipe, *, rule: str, value: str, reason: str
 ) -> PolicyException:
     """A site admin lets one recipe break one rule for one value, with a recorded reason."""
     _require_site_admin(actor, "grant container policy exceptions")
@@ -173,7 +174,7 @@ def grant_exception(
 
 
 @transaction.atomic
-def revoke_exception(actor, exception: PolicyException, *, reason: str = "") -> None:
+def revoke_exception(actor: Any, exception: PolicyException, *, reason: str = "") -> None:
     """Take an exception back (audited)."""
     _require_site_admin(actor, "revoke container policy exceptions")
     recipe = exception.recipe
@@ -189,7 +190,7 @@ def revoke_exception(actor, exception: PolicyException, *, reason: str = "") -> 
 
 
 @transaction.atomic
-def allow_registry(actor, prefix: str, *, note: str = "") -> AllowedImagePrefix:
+def allow_registry(actor: Any, prefix: str, *, note: str = "") -> AllowedImagePrefix:
     """A site admin allows images under a registry/repository prefix (audited)."""
     _require_site_admin(actor, "allow image registries")
     prefix = (prefix or "").strip()
@@ -212,7 +213,7 @@ def allow_registry(actor, prefix: str, *, note: str = "") -> AllowedImagePrefix:
 
 
 @transaction.atomic
-def disallow_registry(actor, row: AllowedImagePrefix) -> None:
+def disallow_registry(actor: Any, row: AllowedImagePrefix) -> None:
     """Stop allowing a prefix (audited); running containers are not touched."""
     _require_site_admin(actor, "change allowed image registries")
     prefix = row.prefix

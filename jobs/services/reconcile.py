@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from django.core.cache import cache
-from django.db.models import OuterRef, Q, Subquery
+from django.db.models import OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
 from fleet.models import Node
@@ -16,6 +17,10 @@ from jobs.choices import DEPLOYMENT_LABEL, JOB_LABEL, DeploymentStatus, JobKind,
 from jobs.docker_api import docker_on
 from jobs.follow import is_followed
 from jobs.models import Deployment, Job
+
+if TYPE_CHECKING:
+    from docker import DockerClient
+    from docker.models.containers import Container
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +50,7 @@ def sync_deployments() -> int:
     return changed
 
 
-def _sync_one(client, deployment: Deployment) -> int:
+def _sync_one(client: DockerClient, deployment: Deployment) -> int:
     from docker.errors import NotFound
 
     try:
@@ -74,7 +79,7 @@ def _sync_one(client, deployment: Deployment) -> int:
 ORPHAN_SCAN_KEY = "npufleet:orphans:clean:{pk}"
 
 
-def dead_deployments(since=None):
+def dead_deployments(since: datetime | None = None) -> QuerySet[Deployment]:
     """Deployments whose container must not outlive them: failed, removed, or cancelled deploys.
 
     A deployment stopped by a cancelled deploy is told apart from one stopped on request (whose
@@ -151,7 +156,9 @@ def remove_orphans_on(node: Node, deployment_ids: set[int] | None = None) -> int
     return removed
 
 
-def _dead_owner(node: Node, container, deployment_ids: set[int] | None) -> Deployment | None:
+def _dead_owner(
+    node: Node, container: Container, deployment_ids: set[int] | None
+) -> Deployment | None:
     """The dead deployment of this node that made the container, or None to leave it alone."""
     labels = container.labels or {}
     raw = labels.get(DEPLOYMENT_LABEL, "")

@@ -3,7 +3,8 @@ its deployment."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.db import transaction
@@ -17,7 +18,7 @@ from jobs.services import deployments, jobs
 from jobs.streams import LogWriter, broadcast_status
 
 
-def retry_job(job: Job, *, actor) -> Job:
+def retry_job(job: Job, *, actor: Any) -> Job:
     """A new job with the same work, linked to the one it retries."""
     jobs.require_act(actor, job, "retry")
     if job.status not in (JobStatus.FAILED, JobStatus.CANCELLED):
@@ -44,7 +45,7 @@ def retry_job(job: Job, *, actor) -> Job:
     return new
 
 
-def reconcile_stale(now=None) -> list[int]:
+def reconcile_stale(now: datetime | None = None) -> list[int]:
     """Fail running jobs whose worker stopped sending heartbeats; returns their ids."""
     now = now or timezone.now()
     limit = timedelta(seconds=settings.JOBS_HEARTBEAT_STALE_SECONDS)
@@ -55,6 +56,7 @@ def reconcile_stale(now=None) -> list[int]:
     )
     failed = []
     for pk, worker, beat, steps in stale:
+        assert beat is not None  # the filter compared it
         age = int((now - beat).total_seconds())
         reason = (
             f"the worker running it ({worker or 'unknown'}) stopped responding: no "
