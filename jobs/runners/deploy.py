@@ -30,6 +30,8 @@ if TYPE_CHECKING:
     from docker import DockerClient
     from docker.models.containers import Container
 
+    from jobs.catalog.models import RecipeVersion
+
 READY_LINES = ("Application startup complete.", "Uvicorn running on")
 READY_LINE_GRACE = 3.0  # seconds to wait for a ready line after /v1/models already answered
 PORT_ATTEMPTS = 3  # picks of a host port per deploy, when another holder wins a race to it
@@ -47,6 +49,7 @@ class _DeploymentRunner(Runner):
 
     def __init__(self, job: Job) -> None:
         super().__init__(job)
+        assert job.deployment_id is not None  # these runners act on a deployment
         self.deployment = Deployment.objects.select_related(
             "node", "booking", "recipe_version__recipe"
         ).get(pk=job.deployment_id)
@@ -98,7 +101,11 @@ class _DeploymentRunner(Runner):
             with docker_on(self.node) as client:
                 container = self._container(client)
                 state = container.attrs["State"] if container else {}
-                stranger = self._stranger_on(container, port) if state.get("Running") else ""
+                stranger = (
+                    self._stranger_on(container, port)
+                    if container is not None and state.get("Running")
+                    else ""
+                )
             if not container or not state.get("Running"):
                 code = state.get("ExitCode")
                 tail = self._last_lines()
@@ -195,7 +202,7 @@ class _DeploymentRunner(Runner):
             return f"(logs unavailable: {exc})"
 
     @property
-    def recipe(self):
+    def recipe(self) -> RecipeVersion:
         return self.deployment.recipe_version
 
     def _remove_container(self) -> bool:
@@ -322,7 +329,9 @@ class DeployRunner(_DeploymentRunner):
         while True:
             try:
                 with docker_on(self.node) as client:
-                    self._container(client).start()
+                    container = self._container(client)
+                    assert container is not None  # the create step made it
+                    container.start()
                 return
             except RemoteError as exc:
                 taken = self.deployment.host_port
