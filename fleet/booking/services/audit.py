@@ -45,7 +45,7 @@ def jsonable(value: Any) -> Any:
 
 def record(
     action: AuditAction,
-    actor,
+    actor: Any,
     summary: str,
     *,
     booking: Booking | None = None,
@@ -84,7 +84,13 @@ def record(
     )
 
 
-def _object_of(action, booking, card, node, team) -> tuple[str, Any, str]:
+def _object_of(
+    action: AuditAction,
+    booking: Booking | None,
+    card: Card | None,
+    node: Node | None,
+    team: Team | None,
+) -> tuple[str, Any, str]:
     if action == AuditAction.POLICY:
         return AuditObject.POLICY, None, "container policy"
     if booking is not None:

@@ -6,6 +6,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.utils import timezone
@@ -105,7 +106,7 @@ def node_health(node: Node, cards: Sequence[Card]) -> str:
 
 
 def find_available(
-    user,
+    user: Any,
     *,
     count: int,
     hours: float,
@@ -127,10 +128,10 @@ def find_available(
     earliest = max(earliest or now, now)
     length = timedelta(hours=hours)
     latest_start = now + horizon - length
-    candidates = Node.objects.visible_to(user).prefetch_related("cards")
+    visible = Node.objects.visible_to(user).prefetch_related("cards")
     if nodes is not None:
-        candidates = candidates.filter(pk__in=[n.pk for n in nodes])
-    candidates = list(candidates)
+        visible = visible.filter(pk__in=[n.pk for n in nodes])
+    candidates = list(visible)
     rows_by_node: dict[int, list[BookedCard]] = defaultdict(list)
     for row in (
         BookedCard.objects.holding()
@@ -173,7 +174,7 @@ class CardLine:
     segments: list[Segment]
 
 
-def node_timeline(user, node: Node, start: datetime, end: datetime) -> list[CardLine]:
+def node_timeline(user: Any, node: Node, start: datetime, end: datetime) -> list[CardLine]:
     """Each card of the node with the bookings that hold it in [start, end), as `user` may see."""
     # Members see which team holds a card (a 409 on a clash names it too) and the details of
     # their own teams' bookings; people in no team see only busy and free.

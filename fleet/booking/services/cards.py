@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime
+from typing import Any
 
 from fleet.booking.choices import UNHEALTHY
 from fleet.booking.errors import BookingConflict, CardsUnavailable
@@ -41,7 +42,7 @@ def card_state(card: Card, *, busy: bool = False) -> CardState:
     )
 
 
-def _held_by(actor, card: Card) -> str:
+def _held_by(actor: Any, card: Card) -> str:
     """Who holds a card, as `actor` may see it: pids and container names only of the actor's
     own teams' work (all for a site admin), else what kind of holder it is."""
     (shown,) = redact_cards(actor, [card])
@@ -63,7 +64,7 @@ def _held_by(actor, card: Card) -> str:
     return ", ".join(found) if found else "a process outside the dashboard"
 
 
-def check_bookable(node: Node, cards: Sequence[Card], actor=None) -> None:
+def check_bookable(node: Node, cards: Sequence[Card], actor: Any = None) -> None:
     """Refuse a cordoned node, or chosen cards that are cordoned, unhealthy, missing or held.
 
     Holders are named only to those who may see them (`actor`; nobody when it is None)."""
@@ -90,7 +91,7 @@ def check_bookable(node: Node, cards: Sequence[Card], actor=None) -> None:
         )
 
 
-def show_strangers(user, bookings: Iterable[Booking]) -> list[Booking]:
+def show_strangers(user: Any, bookings: Iterable[Booking]) -> list[Booking]:
     """Ready each booking's `shown_strangers` for `user`: what holds its cards without the
     dashboard, naming other teams' containers and pids only to those who may see them (one
     `redact_cards` call for all the bookings: a fixed number of queries)."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
@@ -27,7 +28,7 @@ class CordonResult:
     affected: list[Booking] = field(default_factory=list)
 
 
-def _check_admin(user) -> None:
+def _check_admin(user: Any) -> None:
     if not user.is_superuser:
         raise BookingNotAllowed("Only a site admin can cordon or uncordon nodes and cards.")
 
@@ -58,7 +59,9 @@ def affected_bookings(
 
 
 @transaction.atomic
-def cordon(user, node: Node, *, devices: Sequence[int] | None = None, reason: str) -> CordonResult:
+def cordon(
+    user: Any, node: Node, *, devices: Sequence[int] | None = None, reason: str
+) -> CordonResult:
     """Cordon the node (no devices) or some of its cards; existing bookings are listed, kept."""
     _check_admin(user)
     reason = (reason or "").strip()
@@ -100,7 +103,9 @@ def cordon(user, node: Node, *, devices: Sequence[int] | None = None, reason: st
 
 
 @transaction.atomic
-def uncordon(user, node: Node, *, devices: Sequence[int] | None = None, reason: str = "") -> Node:
+def uncordon(
+    user: Any, node: Node, *, devices: Sequence[int] | None = None, reason: str = ""
+) -> Node:
     """Return the node (no devices) or some of its cards to booking."""
     _check_admin(user)
     node, cards = lock_for_booking(None, node)

@@ -128,7 +128,9 @@ def _end(booking: Booking, now: datetime, report: TickReport) -> None:
     report.ended.append(booking.pk)
 
 
-def _stop(booking: Booking, now: datetime, stopper: ContainerStopper | None, report: TickReport):
+def _stop(
+    booking: Booking, now: datetime, stopper: ContainerStopper | None, report: TickReport
+) -> None:
     # Claim first (a conditional UPDATE), so two workers never stop the same booking's containers;
     # docker runs outside any transaction, and a failure hands the claim back for the next tick.
     claimed = Booking.objects.filter(pk=booking.pk, containers_stopped_at__isnull=True).update(

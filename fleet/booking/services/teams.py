@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 from django.db import transaction
@@ -16,14 +18,14 @@ from fleet.booking.services import audit, webhooks
 from fleet.models import UserProfile
 
 
-def is_team_admin(user, team: Team) -> bool:
+def is_team_admin(user: Any, team: Team) -> bool:
     """A site admin, or an admin of this team."""
     return permissions.may(user, Action.MANAGE, team)
 
 
 @transaction.atomic
 def update_team(
-    user,
+    user: Any,
     team: Team,
     *,
     max_cards: int | None = None,
@@ -75,7 +77,7 @@ def update_team(
     return team
 
 
-def set_time_zone(user, name: str) -> UserProfile:
+def set_time_zone(user: Any, name: str) -> UserProfile:
     """Remember the zone the user's pages show times in ('' for the site's zone)."""
     name = (name or "").strip()
     if name and zone_named(name) is None:
