@@ -306,7 +306,7 @@ SPECTACULAR_SETTINGS = {
         "DeploymentStatusEnum": "jobs.choices.DeploymentStatus",
         "HealthEnum": "fleet.choices.Health",
         "JobStatusEnum": "jobs.choices.JobStatus",
-        "RecipeKindEnum": "jobs.choices.RecipeKind",
+        "RecipeKindEnum": "jobs.catalog.choices.RecipeKind",
         "RemoteErrorKindEnum": "fleet.remote.ErrorKind",
     },
 }

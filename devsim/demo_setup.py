@@ -29,8 +29,8 @@ from fleet.booking.services import book_cards
 from fleet.choices import TeamRole
 from fleet.errors import DomainError, Invalid
 from fleet.models import Node
+from jobs.catalog.choices import RecipeKind
 from jobs.catalog.services.recipes import create_recipe
-from jobs.choices import RecipeKind
 from jobs.models import AllowedImagePrefix, Recipe
 from jobs.services.policy import allow_registry
 

@@ -23,6 +23,7 @@ from fleet.errors import Conflict, DomainError, Invalid, NotAllowed
 from fleet.models import Node
 from fleet.reachability import NODE_CHECKS, node_problem, reachable
 from fleet.validators import as_id
+from jobs.catalog.choices import RecipeKind
 from jobs.catalog.models import RecipeVersion
 from jobs.catalog.planning import ERROR, WARNING, Message
 from jobs.catalog.services.placement import placement_for
@@ -36,7 +37,6 @@ from jobs.choices import (
     DeploymentStatus,
     JobKind,
     JobStatus,
-    RecipeKind,
 )
 from jobs.models import Deployment, Job
 from jobs.pages.forms import DeployForm

@@ -42,10 +42,10 @@ from fleet.booking.rules import check_member
 from fleet.booking.services import book_cards
 from fleet.errors import Invalid
 from fleet.models import Node
+from jobs.catalog.choices import DEFAULT_VLLM_VERSION, RecipeKind
 from jobs.catalog.planning import ERROR, Message, lookup
 from jobs.catalog.planning.generic import k_label
 from jobs.catalog.planning.memory import card_memory_gb, describe_memory, table_column
-from jobs.catalog.planning.source import catalog, using
 from jobs.catalog.services.catalog import DbCatalog, catalog_lines
 from jobs.catalog.services.placement import placement_for
 from jobs.catalog.services.recipe_specs import content_of
@@ -57,7 +57,6 @@ from jobs.catalog.services.recipes import (
     split_messages,
 )
 from jobs.catalog.services.rendering import render_content
-from jobs.choices import DEFAULT_VLLM_VERSION, RecipeKind
 from jobs.models import Deployment, Job, Recipe, RecipeVersion
 from jobs.services import policy, ports
 from jobs.services.deployments import deploy
@@ -203,11 +202,13 @@ def _resolve_model(
             f"vLLM {version} is not in the catalog: use one of {known}.", field="vllm_version"
         )
     key = source.resolve_model(model)
-    rows = lookup.card_rows(key, version)
+    rows = lookup.card_rows(source, key, version)
     if not rows:
-        near = lookup.close_matches(key, version)
+        near = lookup.close_matches(source, key, version)
         hint = f"did you mean {', '.join(near)}? " if near else ""
-        others = [v for v in source.vllm_versions() if v != version and lookup.card_rows(key, v)]
+        others = [
+            v for v in source.vllm_versions() if v != version and lookup.card_rows(source, key, v)
+        ]
         also = f"its card table row is for vLLM {', '.join(others)}; " if others else ""
         raise Invalid(
             f"No catalog entry sizes {model} at vLLM {version} (the card table has no row "
@@ -216,7 +217,7 @@ def _resolve_model(
             field="model",
         )
     scheme = source.variant_quantization(model)
-    quant = lookup.quant_row(key, version)
+    quant = lookup.quant_row(source, key, version)
     if scheme is None and quant is not None and not quant.supports("fp16_bf16"):
         scheme = next(iter(quant.supported_schemes), None)
     usable = lookup.applicable_rows(rows, scheme)
@@ -412,11 +413,10 @@ def _env(key: str, extra: Mapping[str, str] | None) -> tuple[dict[str, str], lis
     """The environment the manuals require for the model, plus `extra`; and why each is set."""
     env: dict[str, str] = {}
     why = []
-    with using(DbCatalog()):
-        for req in catalog.env_requirements():
-            if key in req.models:
-                env[req.env] = req.value
-                why.append(f"{req.env}={req.value}: the manuals require it for {key}")
+    for req in lookup.env_requirements():
+        if key in req.models:
+            env[req.env] = req.value
+            why.append(f"{req.env}={req.value}: the manuals require it for {key}")
     env.update(dict(extra or {}))
     return env, why
 
@@ -474,9 +474,8 @@ def plan_serving(
         raise BookingInvalid("Hours must be a number, e.g. 2.", field="hours") from None
     version = lookup.normalize_version(vllm_version or DEFAULT_VLLM_VERSION)
     source = DbCatalog()
-    with using(source):
-        spelling, key, rows, scheme = _resolve_model(source, model, version)
-        sizings: dict[int, Sizing | str] = {gb: _sizing(rows, gb) for gb in CARD_SIZES}
+    spelling, key, rows, scheme = _resolve_model(source, model, version)
+    sizings: dict[int, Sizing | str] = {gb: _sizing(rows, gb) for gb in CARD_SIZES}
     if not any(isinstance(s, Sizing) for s in sizings.values()):
         raise Invalid(
             f"The card table marks {spelling} unsupported on every card size at vLLM {version}: "

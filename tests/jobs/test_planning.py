@@ -21,6 +21,17 @@ from jobs.catalog.planning import (
     validate_recipe,
     validate_training,
 )
+from jobs.catalog.services.catalog_edits import ensure_seed_catalog
+
+# Planning reads the catalog from the database rows; the seed migration loaded them from the
+# same JSON the `catalog` import above reads, and a transactional test's flush may have removed them.
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def seeded_catalog(db):
+    ensure_seed_catalog()
+
 
 N32 = NodeFacts(chip_name="910B4", hbm_total_mb=32768, card_count=8, free_cards=8)
 N64 = NodeFacts(chip_name="910B3", hbm_total_mb=65536, card_count=8, free_cards=8)

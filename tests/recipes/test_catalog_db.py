@@ -14,11 +14,7 @@ from django.utils import timezone
 
 from fleet.errors import Invalid, NotAllowed
 from jobs.catalog import data as catalog_data
-from jobs.catalog.planning import ERROR, NodeFacts, RecipeSpec, validate_recipe
-from jobs.catalog.services import catalog_edits, recipes
-from jobs.catalog.services.catalog import DbCatalog, catalog_lines, export_cells
-from jobs.catalog.services.placement import placement_for
-from jobs.models import (
+from jobs.catalog.models import (
     AscendSpeedSetting,
     BaseImage,
     CardRequirement,
@@ -28,6 +24,10 @@ from jobs.models import (
     SoftwareStack,
     VllmVersion,
 )
+from jobs.catalog.planning import ERROR, NodeFacts, RecipeSpec, validate_recipe
+from jobs.catalog.services import catalog_edits, recipes
+from jobs.catalog.services.catalog import DbCatalog, catalog_lines, export_cells
+from jobs.catalog.services.placement import placement_for
 from tests.recipes.conftest import inference
 
 pytestmark = pytest.mark.django_db
@@ -180,7 +180,7 @@ def test_plain_export_prints_a_dash_for_unsupported_cells():
 def test_an_edited_row_governs_validation_and_cites_the_edit(admin_user, node32):
     catalog_edits.update_row(admin_user, card_row("0.6.0", 5), {"min_cards_32": 4})
     spec = RecipeSpec(model="llama2-13b", tensor_parallel_size=2)
-    assert validate_recipe(spec, N32) == []  # the shipped JSON is unchanged
+    assert validate_recipe(spec, N32, catalog=catalog_data) == []  # the shipped JSON is unchanged
     found = recipes.review(
         "inference", recipes.content_of("inference", inference()), placement_for(node32, None, 2)
     )

@@ -1,4 +1,4 @@
-"""Planning reads an injected catalog only while asked to, and the seed JSON otherwise."""
+"""Planning reads an injected catalog only while asked to, and the database rows otherwise."""
 
 from __future__ import annotations
 
@@ -16,7 +16,10 @@ from jobs.catalog.planning import (
     validate_recipe,
     validate_training,
 )
-from jobs.catalog.planning.source import active, using
+from jobs.catalog.planning.source import resolve
+from jobs.catalog.tables import DbCatalog
+
+pytestmark = pytest.mark.django_db
 
 N32 = NodeFacts(chip_name="910B4", card_count=8)
 
@@ -46,7 +49,7 @@ def test_validation_uses_the_injected_catalog_only_for_that_call():
     assert [m.field for m in found] == ["tensor_parallel_size"]
     assert "need at least 4" in found[0].message
     assert validate_recipe(spec, N32) == []
-    assert active() is catalog_data
+    assert isinstance(resolve(None), DbCatalog)
 
 
 def test_training_validation_takes_an_injected_catalog_too():
@@ -56,13 +59,18 @@ def test_training_validation_takes_an_injected_catalog_too():
     assert [(m.field, m.level) for m in found] == [("model", "error")]
 
 
-def test_the_source_is_restored_after_an_error_and_nests():
-    outer, inner = stricter_source(), stricter_source()
-    with pytest.raises(RuntimeError), using(outer):
-        with using(inner):
-            assert active() is inner
-        assert active() is outer
+def test_a_failing_injected_catalog_leaves_later_calls_on_the_database_rows():
+    spec = RecipeSpec(model="llama2-13b", tensor_parallel_size=2)
+    broken = stricter_source()
+
+    def card_table(version: str | None = None):
         raise RuntimeError("boom")
-    assert active() is catalog_data
-    with using(None):
-        assert active() is catalog_data
+
+    broken.card_table = card_table
+    with pytest.raises(RuntimeError):
+        validate_recipe(spec, N32, catalog=broken)
+    assert validate_recipe(spec, N32) == []
+    assert resolve(None) is not broken
+    assert [m.field for m in validate_recipe(spec, N32, catalog=stricter_source())] == [
+        "tensor_parallel_size"
+    ]
