@@ -22,10 +22,8 @@ from jobs.catalog.api.catalog_serializers import (
     VllmVersionCreateSerializer,
     VllmVersionSerializer,
 )
-from jobs.catalog.services import catalog_edits
-from jobs.catalog.services.catalog import DbCatalog, catalog_lines
-from jobs.choices import SupportColumn
-from jobs.models import (
+from jobs.catalog.choices import SupportColumn
+from jobs.catalog.models import (
     AscendSpeedSetting,
     BaseImage,
     CardRequirement,
@@ -35,6 +33,8 @@ from jobs.models import (
     SoftwareStack,
     VllmVersion,
 )
+from jobs.catalog.services import catalog_edits
+from jobs.catalog.services.catalog import DbCatalog, catalog_lines
 
 
 class CatalogTableViewSet(viewsets.ModelViewSet):

@@ -7,9 +7,9 @@ from typing import Any
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from jobs.catalog.choices import CARD_TABLE_GB
 from jobs.catalog.data import CardRow, QuantRow
-from jobs.choices import CARD_TABLE_GB
-from jobs.models import (
+from jobs.catalog.models import (
     AscendSpeedSetting,
     BaseImage,
     CardRequirement,

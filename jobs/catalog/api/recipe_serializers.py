@@ -7,9 +7,9 @@ from typing import Any
 from rest_framework import serializers
 
 from fleet.booking.models import Team
+from jobs.catalog.choices import Dtype, Entrypoint, Framework, KvCacheDtype, RecipeKind, Strategy
+from jobs.catalog.models import CONTENT_FIELDS, Recipe, RecipeVersion
 from jobs.catalog.services.recipe_checks import LIMITS
-from jobs.choices import Dtype, Entrypoint, Framework, KvCacheDtype, RecipeKind, Strategy
-from jobs.models import CONTENT_FIELDS, Recipe, RecipeVersion
 
 
 def _number(name: str, **kw: Any) -> serializers.IntegerField:

@@ -16,6 +16,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from fleet.api.fields import as_id
+from fleet.booking import permissions
 from fleet.errors import Invalid
 from fleet.models import Card, Node
 from jobs.catalog.api.recipe_serializers import (
@@ -27,9 +28,9 @@ from jobs.catalog.api.recipe_serializers import (
     RenderSerializer,
     ReviewSerializer,
 )
+from jobs.catalog.models import Recipe, RecipeVersion
 from jobs.catalog.services import recipes
 from jobs.catalog.services.placement import Placement, parse_cards, placement_for
-from jobs.models import Recipe, RecipeVersion
 
 TARGET_PARAMS = [
     OpenApiParameter(
@@ -96,10 +97,10 @@ class RecipeViewSet(viewsets.ModelViewSet):
         return rows
 
     def get_serializer_context(self) -> dict[str, Any]:
-        context = super().get_serializer_context()
+        context = dict(super().get_serializer_context())
         user = self.request.user
         if user.is_authenticated:
-            context["my_teams"] = set(user.memberships.values_list("team_id", flat=True))
+            context["my_teams"] = permissions.team_ids(user)
         return context
 
     def _reply(self, recipe: Recipe, code: int = status.HTTP_200_OK) -> Response:

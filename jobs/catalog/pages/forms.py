@@ -1,4 +1,4 @@
-"""Recipe and catalog page forms: they parse the input; the jobs services judge its values."""
+"""Recipe and catalog page forms: they parse the input; the catalog services judge its values."""
 
 from __future__ import annotations
 
@@ -6,38 +6,11 @@ from typing import Any
 
 from django import forms
 
-from jobs import choices
-from jobs.choices import Dtype, Framework, KvCacheDtype, Quantization, RecipeKind, Strategy
-from jobs.models import CardRequirement, ModelSupport, RecipeVersion, VllmVersion
+from jobs.catalog import choices
+from jobs.catalog.choices import Dtype, Framework, KvCacheDtype, Quantization, RecipeKind, Strategy
+from jobs.catalog.models import CardRequirement, ModelSupport, RecipeVersion, VllmVersion
+from jobs.catalog.models.recipe import INFERENCE_ONLY, TRAINING_ONLY
 
-INFERENCE_ONLY = (
-    "vllm_version",
-    "entrypoint",
-    "max_model_len",
-    "max_num_seqs",
-    "max_num_batched_tokens",
-    "gpu_memory_utilization",
-    "dtype",
-    "block_size",
-    "quantization",
-    "kv_cache_dtype",
-    "quantization_param_path",
-    "served_model_name",
-    "port",
-    "trust_remote_code",
-    "extra_args",
-)
-TRAINING_ONLY = (
-    "framework",
-    "strategy",
-    "seq_len",
-    "nodes",
-    "cards_per_node",
-    "pipeline_parallel_size",
-    "micro_batch_size",
-    "gradient_accumulation_steps",
-    "deepspeed",
-)
 LINES = {"rows": 3, "spellcheck": "false"}
 FIELDSETS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("Recipe", ("name", "team", "change_note")),

@@ -16,10 +16,7 @@ from django.views.decorators.http import require_POST
 
 from fleet.errors import DomainError
 from fleet.validators import as_id
-from jobs.catalog.pages.forms import CardRowForm, SupportRowForm, VersionForm
-from jobs.catalog.services import catalog_edits
-from jobs.catalog.services.catalog import DbCatalog, catalog_lines
-from jobs.models import (
+from jobs.catalog.models import (
     AscendSpeedSetting,
     BaseImage,
     CardRequirement,
@@ -28,6 +25,9 @@ from jobs.models import (
     SoftwareStack,
     VllmVersion,
 )
+from jobs.catalog.pages.forms import CardRowForm, SupportRowForm, VersionForm
+from jobs.catalog.services import catalog_edits
+from jobs.catalog.services.catalog import DbCatalog, catalog_lines
 
 TABS = (
     ("models", "Inference models"),

@@ -14,28 +14,29 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
+from fleet.booking import permissions
 from fleet.booking.models import Team
 from fleet.errors import DomainError, Invalid, NotAllowed
 from fleet.models import Node
 from fleet.validators import as_id
+from jobs.catalog.choices import RecipeKind
+from jobs.catalog.models import INFERENCE_FIELDS, TRAINING_FIELDS, Recipe
 from jobs.catalog.pages.forms import RecipeForm, initial_from
 from jobs.catalog.planning import ERROR, Message
 from jobs.catalog.services import recipes
 from jobs.catalog.services.placement import GENERIC_LABEL, Placement, parse_cards, placement_for
 from jobs.catalog.services.recipe_specs import content_of
-from jobs.choices import RecipeKind
-from jobs.models import INFERENCE_FIELDS, TRAINING_FIELDS, Recipe
 
 PAGE_SIZE = 50
 
 
 def _teams(user: Any):
     """Teams the user may create recipes for."""
-    return Team.objects.all() if user.is_superuser else Team.objects.filter(memberships__user=user)
+    return permissions.teams_of(user)
 
 
 def _can_edit(user: Any, recipe: Recipe) -> bool:
-    return user.is_superuser or recipe.team.memberships.filter(user=user).exists()
+    return permissions.is_member(user, recipe.team)
 
 
 @login_required

@@ -1,4 +1,4 @@
-"""Pure validation of inference and training recipes against the seed tables."""
+"""Validation of inference and training recipes against the catalog tables."""
 
 # Messages are {level: error|warning, field, message, fix}. The card table gives the minimum
 # cards and the max-model-len measured AT that minimum; that length is treated as the
@@ -11,8 +11,8 @@ from dataclasses import replace
 
 from jobs.catalog.planning.alternatives import suggest_alternatives
 from jobs.catalog.planning.inference import check_recipe
-from jobs.catalog.planning.memory import CARD_MEMORY_GB, card_memory_gb, table_column
-from jobs.catalog.planning.source import CatalogSource, using
+from jobs.catalog.planning.memory import card_memory_gb, table_column
+from jobs.catalog.planning.source import CatalogSource, resolve
 from jobs.catalog.planning.training import check_training
 from jobs.catalog.planning.types import (
     ERROR,
@@ -26,7 +26,6 @@ from jobs.catalog.planning.types import (
 )
 
 __all__ = [
-    "CARD_MEMORY_GB",
     "ERROR",
     "WARNING",
     "Alternative",
@@ -42,7 +41,6 @@ __all__ = [
     "has_errors",
     "suggest_alternatives",
     "table_column",
-    "using",
     "validate_recipe",
     "validate_training",
 ]
@@ -58,17 +56,14 @@ def validate_recipe(
     *,
     catalog: CatalogSource | None = None,
 ) -> list[Message]:
-    """Findings for an inference recipe; table findings list passing alternatives in the fix."""
-    with using(catalog):
-        return _validate_recipe(spec, node, cards)
+    """Findings for an inference recipe; table findings list passing alternatives in the fix.
 
-
-def _validate_recipe(spec: RecipeSpec, node: NodeFacts, cards: int | None) -> list[Message]:
-    """validate_recipe against the active catalog."""
-    messages = check_recipe(spec, node, cards)
+    `catalog` is the database's (jobs.catalog.tables.DbCatalog) unless one is given."""
+    catalog = resolve(catalog)
+    messages = check_recipe(spec, node, cards, catalog=catalog)
     if not any(m.field in _TABLE_FIELDS for m in messages):
         return messages
-    options = [a.description for a in suggest_alternatives(spec, node)]
+    options = [a.description for a in suggest_alternatives(spec, node, catalog)]
     if not options:
         return messages
     extra = ". Alternatives that pass: " + "; ".join(options) + "."
@@ -81,9 +76,9 @@ def validate_training(
     *,
     catalog: CatalogSource | None = None,
 ) -> list[Message]:
-    """Findings for a training recipe (AscendSpeed or LLaMA-Factory)."""
-    with using(catalog):
-        return check_training(spec, node)
+    """Findings for a training recipe (AscendSpeed or LLaMA-Factory), against `catalog` or the
+    database's."""
+    return check_training(spec, node, catalog)
 
 
 def has_errors(messages: list[Message]) -> bool:

@@ -8,7 +8,7 @@ from jobs.catalog.planning import lookup
 from jobs.catalog.planning.generic import k_label
 from jobs.catalog.planning.inference import check_recipe
 from jobs.catalog.planning.memory import CHIPS_BY_GB, card_memory_gb, table_column
-from jobs.catalog.planning.source import catalog
+from jobs.catalog.planning.source import CatalogSource, resolve
 from jobs.catalog.planning.types import ERROR, Alternative, NodeFacts, RecipeSpec
 
 MAX_ALTERNATIVES = 4
@@ -27,31 +27,31 @@ def _wanted(spec: RecipeSpec) -> str | None:
         return None
 
 
-def _valid_scheme(spec: RecipeSpec, key: str, version: str) -> bool:
+def _valid_scheme(catalog: CatalogSource, spec: RecipeSpec, key: str, version: str) -> bool:
     """Whether the requested quantization is known, supported and covered by a card row."""
     try:
         wanted = lookup.scheme_of(spec.quantization)
     except KeyError:
         return False
-    row = lookup.quant_row(key, version)
+    row = lookup.quant_row(catalog, key, version)
     if row is not None and not row.supports(wanted or "fp16_bf16"):
         return False
-    rows = lookup.card_rows(key, version)
+    rows = lookup.card_rows(catalog, key, version)
     return not rows or bool(lookup.applicable_rows(rows, wanted))
 
 
-def _schemes(spec: RecipeSpec, key: str, version: str) -> list[str | None]:
+def _schemes(catalog: CatalogSource, spec: RecipeSpec, key: str, version: str) -> list[str | None]:
     """Quantizations worth trying: the requested one if valid, else what the tables support."""
     wanted = _wanted(spec)
-    if _valid_scheme(spec, key, version):
+    if _valid_scheme(catalog, spec, key, version):
         return [wanted]
-    row = lookup.quant_row(key, version)
+    row = lookup.quant_row(catalog, key, version)
     options: list[str | None] = []
     if row is not None:
         if row.supports("fp16_bf16"):
             options.append(None)
         options += list(row.supported_schemes)
-    variants = {r.variant_quantization for r in lookup.card_rows(key, version)}
+    variants = {r.variant_quantization for r in lookup.card_rows(catalog, key, version)}
     options += sorted(v for v in variants if v)
     return list(dict.fromkeys(options))
 
@@ -71,9 +71,12 @@ def _describe(spec: RecipeSpec, new: RecipeSpec, gb: int, here: bool, table_len:
     return text
 
 
-def suggest_alternatives(spec: RecipeSpec, node: NodeFacts) -> list[Alternative]:
+def suggest_alternatives(
+    spec: RecipeSpec, node: NodeFacts, catalog: CatalogSource | None = None
+) -> list[Alternative]:
     """Up to four nearby recipes (cards, max-model-len, quantization) with no errors, on the
     node's own card size and card count."""
+    catalog = resolve(catalog)
     version = lookup.normalize_version(spec.vllm_version)
     if version not in catalog.vllm_versions():
         return []
@@ -92,8 +95,8 @@ def suggest_alternatives(spec: RecipeSpec, node: NodeFacts) -> list[Alternative]
 
     out: list[Alternative] = []
     seen: set[tuple[int, int, int, str | None]] = set()
-    for scheme in _schemes(spec, key, version):
-        rows = lookup.applicable_rows(lookup.card_rows(key, version), scheme)
+    for scheme in _schemes(catalog, spec, key, version):
+        rows = lookup.applicable_rows(lookup.card_rows(catalog, key, version), scheme)
         for gb in dict.fromkeys(sizes):
             limit = lookup.limit_for(rows, gb)
             if limit is None or not limit.supported:
@@ -115,7 +118,7 @@ def suggest_alternatives(spec: RecipeSpec, node: NodeFacts) -> list[Alternative]
             if ident in seen or (new == spec and target == node):
                 continue
             seen.add(ident)
-            if any(m.level == ERROR for m in check_recipe(new, target)):
+            if any(m.level == ERROR for m in check_recipe(new, target, catalog=catalog)):
                 continue
             desc = _describe(spec, new, gb, here, limit.max_model_len)
             out.append(Alternative(desc, new, gb, cards))

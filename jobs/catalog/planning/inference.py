@@ -5,13 +5,15 @@ from __future__ import annotations
 from jobs.catalog.planning import lookup
 from jobs.catalog.planning.generic import ERROR, err, generic_messages, warn
 from jobs.catalog.planning.memory import CHIPS_BY_GB, card_memory_gb, describe_memory, table_column
-from jobs.catalog.planning.source import catalog
+from jobs.catalog.planning.source import CatalogSource, resolve
 from jobs.catalog.planning.types import Message, NodeFacts, RecipeSpec
 
 
-def _quant_messages(spec: RecipeSpec, key: str, scheme: str | None, version: str) -> list[Message]:
+def _quant_messages(
+    catalog: CatalogSource, spec: RecipeSpec, key: str, scheme: str | None, version: str
+) -> list[Message]:
     """Quantization and kv-cache support per the supported-model table."""
-    row = lookup.quant_row(key, version)
+    row = lookup.quant_row(catalog, key, version)
     if row is None:
         return []
     where = f"{row.source.cite(row.vllm_version)} {row.model}"
@@ -55,15 +57,21 @@ def _quant_messages(spec: RecipeSpec, key: str, scheme: str | None, version: str
 
 
 def _card_messages(
-    spec: RecipeSpec, node: NodeFacts, key: str, scheme: str | None, version: str
+    catalog: CatalogSource,
+    spec: RecipeSpec,
+    node: NodeFacts,
+    key: str,
+    scheme: str | None,
+    version: str,
 ) -> list[Message]:
     """Minimum cards, 32 GB support and max-model-len per the card table."""
-    rows = lookup.card_rows(key, version)
+    rows = lookup.card_rows(catalog, key, version)
     if not rows:
+        table = lookup.card_version(catalog, version)
         return [
             warn(
                 "model",
-                f"the card table (vLLM {lookup.card_version(version)}) has no row for {spec.model}",
+                f"the card table (vLLM {table}) has no row for {spec.model}",
                 "the minimum cards and max-model-len cannot be checked; start with a short "
                 "max-model-len and raise it",
             )
@@ -140,7 +148,7 @@ def _card_messages(
 def _env_messages(spec: RecipeSpec, key: str) -> list[Message]:
     """Environment variables the manuals require for some models."""
     out = []
-    for req in catalog.env_requirements():
+    for req in lookup.env_requirements():
         if key in req.models and spec.env.get(req.env) != req.value:
             why = "must be set" if req.strength == "required" else "should be checked"
             out.append(
@@ -154,8 +162,14 @@ def _env_messages(spec: RecipeSpec, key: str) -> list[Message]:
     return out
 
 
-def check_recipe(spec: RecipeSpec, node: NodeFacts, cards: int | None = None) -> list[Message]:
+def check_recipe(
+    spec: RecipeSpec,
+    node: NodeFacts,
+    cards: int | None = None,
+    catalog: CatalogSource | None = None,
+) -> list[Message]:
     """All findings for a recipe on a node (errors first); no alternatives in the fixes."""
+    catalog = resolve(catalog)
     cards = spec.tensor_parallel_size if cards is None else cards
     out = generic_messages(spec, node, cards)
     version = lookup.normalize_version(spec.vllm_version)
@@ -177,32 +191,32 @@ def check_recipe(spec: RecipeSpec, node: NodeFacts, cards: int | None = None) ->
         )
         return _ordered(out)
     key = catalog.resolve_model(spec.model)
-    if key not in lookup.known_keys(version):
-        out.append(_unknown_model(spec.model, key, version))
+    if key not in lookup.known_keys(catalog, version):
+        out.append(_unknown_model(catalog, spec.model, key, version))
         return _ordered(out)
-    out += _fallback_messages(key, version)
-    out += _quant_messages(spec, key, scheme, version)
-    out += _card_messages(spec, node, key, scheme, version)
+    out += _fallback_messages(catalog, key, version)
+    out += _quant_messages(catalog, spec, key, scheme, version)
+    out += _card_messages(catalog, spec, node, key, scheme, version)
     out += _env_messages(spec, key)
     return _ordered(out)
 
 
-def _unknown_model(model: str, key: str, version: str) -> Message:
+def _unknown_model(catalog: CatalogSource, model: str, key: str, version: str) -> Message:
     """Error for a model no table lists for this vLLM version."""
-    others = [v for v in lookup.versions_listing(key) if v != version]
+    others = [v for v in lookup.versions_listing(catalog, key) if v != version]
     if others:
         fix = f"it is listed for vLLM {', '.join(others)}; change vllm_version"
     else:
-        near = lookup.close_matches(key, version)
+        near = lookup.close_matches(catalog, key, version)
         fix = f"did you mean {', '.join(near)}?" if near else "pick a model from the catalog"
     return err("model", f"{model} is not in the vLLM {version} tables", fix)
 
 
-def _fallback_messages(key: str, version: str) -> list[Message]:
+def _fallback_messages(catalog: CatalogSource, key: str, version: str) -> list[Message]:
     """Warn when a table of another vLLM version stands in for a missing one."""
     out = []
-    cv = lookup.card_version(version)
-    if cv and cv != version and lookup.card_rows(key, version):
+    cv = lookup.card_version(catalog, version)
+    if cv and cv != version and lookup.card_rows(catalog, key, version):
         out.append(
             warn(
                 "vllm_version",
@@ -210,8 +224,8 @@ def _fallback_messages(key: str, version: str) -> list[Message]:
                 "verify the card count and max-model-len with a short benchmark",
             )
         )
-    qv = lookup.quant_version(version)
-    if qv and qv != version and lookup.quant_row(key, version):
+    qv = lookup.quant_version(catalog, version)
+    if qv and qv != version and lookup.quant_row(catalog, key, version):
         out.append(
             warn(
                 "vllm_version",

@@ -5,8 +5,9 @@ from __future__ import annotations
 import difflib
 from dataclasses import dataclass
 
-from jobs.catalog.data import CardRow, QuantRow
-from jobs.catalog.planning.source import catalog
+from jobs.catalog import data
+from jobs.catalog.data import CardRow, EnvRequirement, QuantFlag, QuantRow
+from jobs.catalog.planning.source import CatalogSource
 
 SCHEMES = ("W4A16", "W8A8", "W8A16")
 
@@ -16,56 +17,66 @@ def normalize_version(version: str) -> str:
     return version.strip().lower().removeprefix("v")
 
 
-def card_version(version: str) -> str | None:
+def card_version(catalog: CatalogSource, version: str) -> str | None:
     """The card table used for a vLLM version (itself, or the documented fallback)."""
     if version in catalog.card_versions():
         return version
     return catalog.fallback_version("card_table", version)
 
 
-def quant_version(version: str) -> str | None:
+def quant_version(catalog: CatalogSource, version: str) -> str | None:
     """The supported-model table used for a vLLM version (itself, or the fallback)."""
     if version in catalog.quant_versions():
         return version
     return catalog.fallback_version("quant_table", version)
 
 
-def card_rows(key: str, version: str) -> tuple[CardRow, ...]:
+def card_rows(catalog: CatalogSource, key: str, version: str) -> tuple[CardRow, ...]:
     """All card-table rows of a model family for a vLLM version (after fallback)."""
-    table = card_version(version)
+    table = card_version(catalog, version)
     if table is None:
         return ()
     return tuple(r for r in catalog.card_table(table) if r.key == key)
 
 
-def quant_row(key: str, version: str) -> QuantRow | None:
+def quant_row(catalog: CatalogSource, key: str, version: str) -> QuantRow | None:
     """The supported-model row of a family for a vLLM version (after fallback)."""
-    table = quant_version(version)
+    table = quant_version(catalog, version)
     if table is None:
         return None
     return next((r for r in catalog.quant_table(table) if r.key == key), None)
 
 
-def known_keys(version: str) -> set[str]:
+def known_keys(catalog: CatalogSource, version: str) -> set[str]:
     """Every model key the tables list for a vLLM version."""
     keys: set[str] = set()
-    cv = card_version(version)
+    cv = card_version(catalog, version)
     if cv:
         keys |= {r.key for r in catalog.card_table(cv)}
-    qv = quant_version(version)
+    qv = quant_version(catalog, version)
     if qv:
         keys |= {r.key for r in catalog.quant_table(qv)}
     return keys
 
 
-def versions_listing(key: str) -> list[str]:
+def versions_listing(catalog: CatalogSource, key: str) -> list[str]:
     """vLLM versions whose tables list the model."""
-    return [v for v in catalog.vllm_versions() if key in known_keys(v)]
+    return [v for v in catalog.vllm_versions() if key in known_keys(catalog, v)]
 
 
-def close_matches(key: str, version: str) -> list[str]:
+def close_matches(catalog: CatalogSource, key: str, version: str) -> list[str]:
     """Known model keys that look like a mistyped one."""
-    return difflib.get_close_matches(key, sorted(known_keys(version)), n=3, cutoff=0.6)
+    return difflib.get_close_matches(key, sorted(known_keys(catalog, version)), n=3, cutoff=0.6)
+
+
+def quantization_flags() -> tuple[QuantFlag, ...]:
+    """Scheme -> vLLM `--quantization` value: fixed by vLLM and the manuals, not a table."""
+    return data.quantization_flags()
+
+
+def env_requirements() -> tuple[EnvRequirement, ...]:
+    """Environment variables the manuals require per model: fixed facts, not a table."""
+    return data.env_requirements()
 
 
 def scheme_of(value: str | None) -> str | None:
@@ -73,7 +84,7 @@ def scheme_of(value: str | None) -> str | None:
     if value is None:
         return None
     low = value.strip().lower()
-    for flag in catalog.quantization_flags():
+    for flag in quantization_flags():
         if low in (flag.scheme.lower(), flag.flag.lower()):
             return flag.scheme
     raise KeyError(value)
@@ -81,7 +92,7 @@ def scheme_of(value: str | None) -> str | None:
 
 def flag_of(scheme: str) -> str:
     """The `--quantization` value for a scheme (W8A8 -> smoothquant)."""
-    for flag in catalog.quantization_flags():
+    for flag in quantization_flags():
         if flag.scheme == scheme:
             return flag.flag
     raise KeyError(scheme)

@@ -2,28 +2,18 @@
 
 from __future__ import annotations
 
+from fleet.choices import CHIP_MEMORY_GB
 from jobs.catalog.planning.types import NodeFacts
 
-# Keyed on the exact chip name npu-smi prints in its Name column.
-CARD_MEMORY_GB: dict[str, int] = {
-    "910B1": 64,
-    "910B2": 64,
-    "910B3": 64,
-    "910B4-1": 64,
-    "910B4": 32,
-    "910A": 32,
-    "310P3": 24,
-}
-
 CHIPS_BY_GB: dict[int, tuple[str, ...]] = {
-    gb: tuple(name for name, mem in CARD_MEMORY_GB.items() if mem == gb) for gb in (32, 64)
+    gb: tuple(name for name, mem in CHIP_MEMORY_GB.items() if mem == gb) for gb in (32, 64)
 }
 
 
 def card_memory_gb(node: NodeFacts) -> int | None:
     """Memory per card in GB: from the exact chip name, else from the HBM total, else None."""
-    if node.chip_name is not None and node.chip_name in CARD_MEMORY_GB:
-        return CARD_MEMORY_GB[node.chip_name]
+    if node.chip_name is not None and node.chip_name in CHIP_MEMORY_GB:
+        return CHIP_MEMORY_GB[node.chip_name]
     if node.hbm_total_mb:
         return round(node.hbm_total_mb / 1024)
     return None
@@ -45,7 +35,7 @@ def table_column(card_gb: int | None) -> int | None:
 def describe_memory(node: NodeFacts) -> str:
     """How the card size was determined, for messages."""
     gb = card_memory_gb(node)
-    if node.chip_name is not None and node.chip_name in CARD_MEMORY_GB:
+    if node.chip_name is not None and node.chip_name in CHIP_MEMORY_GB:
         return f"{node.chip_name} ({gb} GB)"
     if gb is not None:
         name = f"chip {node.chip_name!r}, " if node.chip_name else ""

@@ -1,30 +1,18 @@
-"""Where planning reads its tables: the shipped seed JSON by default, or an injected catalog."""
+"""The catalog planning reads: typed tables, at run time built from the database rows."""
 
-# The Django layer keeps an admin-editable copy of the catalog in the database; it builds an
-# object with the same functions as jobs.catalog.data and activates it for one validation with
-# `using(...)` (or the `catalog=` argument of validate_recipe / validate_training). A context
-# variable keeps concurrent requests (threads or async tasks) from seeing each other's source.
+# Planning functions take the catalog as an argument. Callers that hold one (a request's
+# DbCatalog, or a stand-in in tests) pass it; `resolve(None)` builds the database's, so the rows
+# are the one source at run time (the shipped JSON only seeds them).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-from contextvars import ContextVar
-from typing import Any, Protocol
+from typing import Protocol
 
-from jobs.catalog import data as catalog_data
-from jobs.catalog.data import (
-    AscendSpeedRow,
-    CardRow,
-    EnvRequirement,
-    LlamaFactoryRow,
-    QuantFlag,
-    QuantRow,
-)
+from jobs.catalog.data import AscendSpeedRow, CardRow, LlamaFactoryRow, QuantRow
 
 
 class CatalogSource(Protocol):
-    """The catalog functions planning calls (jobs.catalog.data itself is one)."""
+    """The catalog tables planning reads (jobs.catalog.tables.DbCatalog is the run-time one)."""
 
     def vllm_versions(self) -> tuple[str, ...]: ...
     def card_versions(self) -> tuple[str, ...]: ...
@@ -33,38 +21,14 @@ class CatalogSource(Protocol):
     def quant_table(self, version: str) -> tuple[QuantRow, ...]: ...
     def fallback_version(self, table: str, version: str) -> str | None: ...
     def resolve_model(self, name: str) -> str: ...
-    def quantization_flags(self) -> tuple[QuantFlag, ...]: ...
-    def env_requirements(self) -> tuple[EnvRequirement, ...]: ...
     def ascendspeed_table(self) -> tuple[AscendSpeedRow, ...]: ...
     def llamafactory_table(self) -> tuple[LlamaFactoryRow, ...]: ...
 
 
-_active: ContextVar[CatalogSource | None] = ContextVar("planning_catalog", default=None)
+def resolve(catalog: CatalogSource | None) -> CatalogSource:
+    """The given catalog, else the one the database rows make."""
+    if catalog is not None:
+        return catalog
+    from jobs.catalog.tables import DbCatalog  # models need the app registry, so not at import
 
-
-def active() -> CatalogSource:
-    """The catalog in effect: the injected one, else the seed JSON."""
-    return _active.get() or catalog_data
-
-
-@contextmanager
-def using(source: CatalogSource | None) -> Iterator[None]:
-    """Run planning against `source` inside the block (None keeps the current one)."""
-    if source is None:
-        yield
-        return
-    token = _active.set(source)
-    try:
-        yield
-    finally:
-        _active.reset(token)
-
-
-class _Active:
-    """Forwards attribute access to the active catalog, so planning modules read one name."""
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(active(), name)
-
-
-catalog: Any = _Active()
+    return DbCatalog()

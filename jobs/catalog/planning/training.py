@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from jobs.catalog.data import AscendSpeedRow, LlamaFactoryRow
 from jobs.catalog.planning.generic import TP_SIZES, err, mount_messages, warn
-from jobs.catalog.planning.source import catalog
+from jobs.catalog.planning.source import CatalogSource, resolve
 from jobs.catalog.planning.types import ERROR, Message, NodeFacts, TrainingSpec
 
 FRAMEWORKS = ("ascendspeed", "llamafactory")
@@ -35,7 +35,7 @@ def _layout(spec: TrainingSpec, node: NodeFacts | None) -> list[Message]:
     return out
 
 
-def _ascendspeed(spec: TrainingSpec, key: str) -> list[Message]:
+def _ascendspeed(catalog: CatalogSource, spec: TrainingSpec, key: str) -> list[Message]:
     """TP x PP must divide the cards; compare with the recommended row."""
     rows = [r for r in catalog.ascendspeed_table() if r.key == key]
     if not rows:
@@ -117,7 +117,7 @@ def _compare_ascendspeed(spec: TrainingSpec, row: AscendSpeedRow) -> list[Messag
     return out
 
 
-def _llamafactory(spec: TrainingSpec, key: str) -> list[Message]:
+def _llamafactory(catalog: CatalogSource, spec: TrainingSpec, key: str) -> list[Message]:
     """Compare cards, DeepSpeed ZeRO stage and gradient accumulation with the table."""
     rows = [r for r in catalog.llamafactory_table() if key in r.model_keys]
     if not rows:
@@ -176,8 +176,11 @@ def _compare_llamafactory(spec: TrainingSpec, row: LlamaFactoryRow) -> list[Mess
     return out
 
 
-def check_training(spec: TrainingSpec, node: NodeFacts | None = None) -> list[Message]:
+def check_training(
+    spec: TrainingSpec, node: NodeFacts | None = None, catalog: CatalogSource | None = None
+) -> list[Message]:
     """All findings for a training recipe (errors first)."""
+    catalog = resolve(catalog)
     out = _layout(spec, node) + mount_messages(spec.mounts)
     if spec.framework not in FRAMEWORKS:
         out.append(
@@ -200,9 +203,9 @@ def check_training(spec: TrainingSpec, node: NodeFacts | None = None) -> list[Me
         return _ordered(out)
     key = catalog.resolve_model(spec.model)
     if spec.framework == "ascendspeed":
-        out += _ascendspeed(spec, key)
+        out += _ascendspeed(catalog, spec, key)
     else:
-        out += _llamafactory(spec, key)
+        out += _llamafactory(catalog, spec, key)
     return _ordered(out)
 
 

@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-import importlib
 from typing import Any
 
-from django.apps import apps as django_apps
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.utils import timezone
 
-from fleet.booking import audit
 from fleet.booking.choices import AuditAction, AuditObject
+from fleet.booking.services import audit
 from fleet.errors import Invalid, NotAllowed
-from jobs.catalog.services.catalog import db_source
-from jobs.models import (
+from jobs.catalog import seed
+from jobs.catalog.models import (
     AscendSpeedSetting,
     BaseImage,
     CardRequirement,
@@ -24,7 +22,8 @@ from jobs.models import (
     SoftwareStack,
     VllmVersion,
 )
-from jobs.models.catalog import CatalogRow
+from jobs.catalog.models.catalog import CatalogRow
+from jobs.catalog.tables import db_source
 
 EDITABLE: dict[str, type[CatalogRow]] = {
     "card": CardRequirement,
@@ -172,6 +171,5 @@ def ensure_seed_catalog() -> bool:
     """Load the manuals' catalog when its tables are empty (a fresh or flushed database)."""
     if VllmVersion.objects.exists():
         return False
-    migration = importlib.import_module("jobs.migrations.0002_seed_catalog")
-    migration.load(django_apps, None)
+    seed.load()
     return True

@@ -11,7 +11,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from jobs import choices
+from jobs.catalog import choices
+from jobs.catalog.choices import Dtype, Framework, KvCacheDtype, RecipeKind, Strategy
+from jobs.catalog.models.catalog import VERSION_RE
 from jobs.catalog.planning import ERROR, Message
 from jobs.catalog.render import (
     ENV_KEY_RE,
@@ -21,8 +23,6 @@ from jobs.catalog.render import (
     PATH_RE,
     RELATIVE_PATH_RE,
 )
-from jobs.choices import Dtype, Framework, KvCacheDtype, RecipeKind, Strategy
-from jobs.models.catalog import VERSION_RE
 
 EXTRA_ARG_RE = re.compile(r"--[A-Za-z0-9][A-Za-z0-9-]*(=.*)?", re.DOTALL)
 LIMITS: dict[str, tuple[int, int]] = {

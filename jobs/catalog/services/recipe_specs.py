@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from jobs import choices
+from jobs.catalog import choices
+from jobs.catalog.choices import RecipeKind
+from jobs.catalog.models import INFERENCE_FIELDS, TRAINING_FIELDS, RecipeVersion
+from jobs.catalog.models.recipe import CONTENT_FIELDS
 from jobs.catalog.planning import Mount, RecipeSpec, TrainingSpec
-from jobs.choices import RecipeKind
-from jobs.models import INFERENCE_FIELDS, TRAINING_FIELDS, RecipeVersion
-from jobs.models.recipe import CONTENT_FIELDS
 
 DEFAULTS: dict[str, Any] = {
     f.name: f.get_default() for f in RecipeVersion._meta.concrete_fields if f.name in CONTENT_FIELDS

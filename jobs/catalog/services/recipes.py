@@ -13,10 +13,13 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from fleet.booking import audit
+from fleet.booking import permissions
 from fleet.booking.choices import AuditAction, AuditObject
 from fleet.booking.models import Team
+from fleet.booking.services import audit
 from fleet.errors import Conflict, Invalid, NotAllowed
+from jobs.catalog.choices import RecipeKind
+from jobs.catalog.models import Recipe, RecipeVersion
 from jobs.catalog.planning import (
     ERROR,
     Message,
@@ -24,14 +27,11 @@ from jobs.catalog.planning import (
     validate_recipe,
     validate_training,
 )
-from jobs.catalog.planning.source import using
 from jobs.catalog.services.catalog import DbCatalog
 from jobs.catalog.services.placement import GENERIC_PLACEMENT, Placement
 from jobs.catalog.services.recipe_checks import shape_messages
 from jobs.catalog.services.recipe_specs import content_of, recipe_spec, training_spec
 from jobs.catalog.services.rendering import Rendered, render_content, render_version
-from jobs.choices import RecipeKind
-from jobs.models import Recipe, RecipeVersion
 
 __all__ = [
     "RecipeInvalid",
@@ -101,7 +101,7 @@ def _raise_errors(messages: list[Message]) -> None:
 def _normalized(content: dict[str, Any]) -> dict[str, Any]:
     """Store quantization by scheme name ('awq' -> 'W4A16') when the catalog knows it."""
     if content["quantization"]:
-        with using(DbCatalog()), suppress(KeyError):
+        with suppress(KeyError):
             content["quantization"] = lookup.scheme_of(content["quantization"])
     return content
 
@@ -121,7 +121,7 @@ def _check_name(team: Team, name: str, recipe: Recipe | None = None) -> str:
 
 def _may_edit(actor: Any, team: Team) -> None:
     """Site admins and members of the owning team change its recipes."""
-    if actor.is_superuser or team.memberships.filter(user=actor).exists():
+    if permissions.is_member(actor, team):
         return
     raise NotAllowed(f"only members of {team.name} may change its recipes", field="team")
 

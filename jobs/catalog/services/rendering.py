@@ -5,8 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from fleet.choices import MANAGED_LABEL
 from fleet.errors import Invalid
-from jobs import choices
+from jobs.catalog import choices
+from jobs.catalog.choices import RecipeKind
+from jobs.catalog.models import RecipeVersion
 from jobs.catalog.render import (
     AscendPaths,
     Command,
@@ -16,8 +19,6 @@ from jobs.catalog.render import (
 )
 from jobs.catalog.services.placement import Placement
 from jobs.catalog.services.recipe_specs import recipe_spec, weights_mount
-from jobs.choices import RecipeKind
-from jobs.models import RecipeVersion
 
 
 @dataclass(frozen=True)
@@ -45,7 +46,7 @@ def render_content(
     host_port: int | None = None,
 ) -> Rendered:
     """docker run (+ the vLLM launch for inference) for the placement's cards, from argv lists."""
-    labels = {choices.MANAGED_LABEL: "1", **(labels or {})}
+    labels = {MANAGED_LABEL: "1", **(labels or {})}
     paths: AscendPaths = placement.paths
     try:
         if kind == RecipeKind.TRAINING:

@@ -1,4 +1,5 @@
-"""`manage.py catalog export [--json]`: the card table as stored in the database."""
+"""`manage.py catalog export [--json]`: the card table as stored in the database;
+`manage.py catalog seed`: load the manuals' tables into empty catalog tables."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandParser
 
 from jobs.catalog.services.catalog import export_cells
+from jobs.catalog.services.catalog_edits import ensure_seed_catalog
 
 
 def _cell(value: int | None) -> str:
@@ -16,7 +18,7 @@ def _cell(value: int | None) -> str:
 
 
 class Command(BaseCommand):
-    help = "Export the card-count catalog (one entry per table cell)."
+    help = "Export the card-count catalog (one entry per table cell), or seed empty tables."
 
     def add_arguments(self, parser: CommandParser) -> None:
         sub = parser.add_subparsers(dest="action", required=True)
@@ -27,8 +29,20 @@ class Command(BaseCommand):
             help='A JSON list of {"model", "vllm_version", "card_gb", "min_cards", '
             '"max_model_len_k"}; null where the seed prints "-".',
         )
+        sub.add_parser(
+            "seed",
+            help="Load the manuals' tables (the shipped JSON) when the catalog tables are empty.",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
+        if options["action"] == "seed":
+            loaded = ensure_seed_catalog()
+            self.stdout.write(
+                "Catalog loaded from the manuals' tables."
+                if loaded
+                else "The catalog already has rows; nothing loaded."
+            )
+            return
         cells = export_cells()
         if options["json"]:
             self.stdout.write(json.dumps(cells, ensure_ascii=False, indent=1))
