@@ -4,8 +4,8 @@ from django.urls import path
 from rest_framework.routers import DefaultRouter
 
 from config.tokens import ObtainTokenView, TokenListView, TokenRevokeView
-from fleet.api import booking
 from fleet.api.views import CardSampleViewSet, CardViewSet, NodeViewSet
+from fleet.booking.api import views as booking
 from jobs.api import images, policy, serve
 from jobs.api.jobs import DeploymentViewSet, JobViewSet
 from jobs.catalog.api import catalog, recipes

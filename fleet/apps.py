@@ -11,6 +11,7 @@ class FleetConfig(AppConfig):
     name = "fleet"
 
     def ready(self) -> None:
+        from fleet import tasks  # noqa: F401  registers the tasks that fleet.dispatch names
         from fleet.schedules import ensure_schedules
 
         post_migrate.connect(ensure_schedules, sender=self, dispatch_uid="fleet-schedules")

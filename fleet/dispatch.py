@@ -13,6 +13,9 @@ from typing import Any
 from celery import current_app
 from django.db import transaction
 
+# Fleet's own task names (fleet/tasks.py); other apps keep theirs next to their services.
+PROBE_NODE = "fleet.tasks.probe_node"
+
 
 def enqueue(name: str, *args: Any, **options: Any) -> None:
     """Queue the task called `name` with positional `args` (ids); `options` go to apply_async."""

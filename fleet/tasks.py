@@ -28,7 +28,7 @@ def _lock(node_id: int) -> bool:
     return bool(cache.add(_lock_key(node_id), 1, timeout=ttl))
 
 
-@shared_task(ignore_result=True)
+@shared_task(name="fleet.tasks.probe_node", ignore_result=True)
 def probe_node(node_id: int, full: bool | None = None) -> None:
     """Probe one node, unless a probe of it is already running somewhere."""
     if not _lock(node_id):
@@ -40,7 +40,7 @@ def probe_node(node_id: int, full: bool | None = None) -> None:
         cache.delete(_lock_key(node_id))
 
 
-@shared_task(ignore_result=True)
+@shared_task(name="fleet.tasks.probe_fleet", ignore_result=True)
 def probe_fleet() -> int:
     """Probe every node with an accepted key, on threads, over this worker's pooled connections.
 
@@ -59,7 +59,7 @@ def probe_fleet() -> int:
     return len(free)
 
 
-@shared_task(ignore_result=True)
+@shared_task(name="fleet.tasks.prune_samples", ignore_result=True)
 def prune_samples() -> int:
     """Drop card samples past retention and thin out old ones."""
     cutoff = timezone.now() - timedelta(days=settings.FLEET_SAMPLE_RETENTION_DAYS)

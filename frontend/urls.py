@@ -15,7 +15,7 @@ urlpatterns = [
         name="api-token-revoke-page",
     ),
     path("", include("fleet.pages.urls")),
-    path("bookings/", include("frontend.urls_booking")),
+    path("bookings/", include("fleet.booking.pages.urls")),
     path("", include("jobs.catalog.pages.urls")),
     path("", include("jobs.pages.urls")),
 ]

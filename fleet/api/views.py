@@ -9,7 +9,6 @@ from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from fleet import tasks
 from fleet.api.permissions import AdminWritesOthersRead
 from fleet.api.serializers import (
     AcceptHostKeySerializer,
@@ -20,6 +19,7 @@ from fleet.api.serializers import (
     QueuedSerializer,
     SeriesSerializer,
 )
+from fleet.dispatch import PROBE_NODE, enqueue
 from fleet.errors import Invalid
 from fleet.holders import redact_cards
 from fleet.models import Card, CardSample, Node
@@ -62,7 +62,7 @@ class NodeViewSet(viewsets.ModelViewSet):
         if request.query_params.get("wait") in ("1", "true", "yes"):
             probing.probe_node(node.pk, full=True)
             return Response(self.get_serializer(self.get_queryset().get(pk=node.pk)).data)
-        tasks.probe_node.delay(node.pk, True)
+        enqueue(PROBE_NODE, node.pk, True)
         return Response({"detail": f"probe of {node.name} queued"}, status=status.HTTP_202_ACCEPTED)
 
     @extend_schema(request=None, responses=NodeSerializer)
@@ -84,7 +84,7 @@ class NodeViewSet(viewsets.ModelViewSet):
             fingerprint=body.validated_data["fingerprint"],
             jump_fingerprint=body.validated_data["jump_fingerprint"],
         )
-        tasks.probe_node.delay(node.pk, True)
+        enqueue(PROBE_NODE, node.pk, True)
         return Response(self.get_serializer(node).data)
 
     @extend_schema(responses=PreflightSerializer)

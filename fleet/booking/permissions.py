@@ -13,9 +13,11 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
+from fleet.booking.models import BookedCard, Booking, Membership, Team
+from fleet.choices import TeamRole
 from fleet.errors import NotAllowed
 
 
@@ -61,8 +63,6 @@ def tell_user(user_id: int) -> None:
 
 def team_ids(user: Any) -> frozenset[int]:
     """The teams the user belongs to now (none for anonymous users)."""
-    from fleet.booking.models import Membership
-
     if user is None or not user.is_authenticated:
         return frozenset()
     return frozenset(Membership.objects.filter(user=user).values_list("team_id", flat=True))
@@ -75,8 +75,6 @@ def team_filter(user: Any, field: str = "team") -> Q:
 
 def is_member(user: Any, team: Any) -> bool:
     """A site admin, or a member of the team (a Team or its id) right now."""
-    from fleet.booking.models import Membership
-
     if user is None or not user.is_authenticated:
         return False
     if user.is_superuser:
@@ -87,9 +85,6 @@ def is_member(user: Any, team: Any) -> bool:
 
 def is_team_admin(user: Any, team: Any) -> bool:
     """A site admin, or an admin of the team (a Team or its id) right now."""
-    from fleet.booking.models import Membership
-    from fleet.choices import TeamRole
-
     if user is None or not user.is_authenticated:
         return False
     if user.is_superuser:
@@ -98,10 +93,48 @@ def is_team_admin(user: Any, team: Any) -> bool:
     return Membership.objects.filter(team_id=team_id, user=user, role=TeamRole.ADMIN).exists()
 
 
+def is_any_team_admin(user: Any) -> bool:
+    """A site admin, or an admin of at least one team right now (who reads the audit log)."""
+    if user is None or not user.is_authenticated:
+        return False
+    if user.is_superuser:
+        return True
+    return Membership.objects.filter(user=user, role=TeamRole.ADMIN).exists()
+
+
+def in_any_team(user: Any) -> bool:
+    """A site admin, or a member of at least one team right now."""
+    if user is None or not user.is_authenticated:
+        return False
+    return user.is_superuser or Membership.objects.filter(user=user).exists()
+
+
+def teams_of(user: Any) -> QuerySet[Team]:
+    """The teams the user acts for now: every team for a site admin, none when signed out."""
+    if user is None or not user.is_authenticated:
+        return Team.objects.none()
+    return Team.objects.of_user(user)
+
+
+def admin_teams(user: Any) -> QuerySet[Team]:
+    """The teams the user runs now: every team for a site admin, else those they are an admin
+    of (none when signed out)."""
+    if user is None or not user.is_authenticated:
+        return Team.objects.none()
+    if user.is_superuser:
+        return Team.objects.all()
+    return Team.objects.filter(memberships__user=user, memberships__role=TeamRole.ADMIN)
+
+
+def roles(user: Any) -> dict[int, str]:
+    """The user's role in each team they belong to now: {team id: role}."""
+    if user is None or not user.is_authenticated:
+        return {}
+    return dict(Membership.objects.filter(user=user).values_list("team_id", "role"))
+
+
 def _team_of(obj: Any) -> tuple[bool, int | None]:
     """(whether obj is a team, the team's id) of a Team or of anything with a `team_id`."""
-    from fleet.booking.models import Team
-
     if isinstance(obj, Team):
         return True, obj.pk
     return False, getattr(obj, "team_id", None)
@@ -203,8 +236,6 @@ def redact_cards(user: Any, cards: Iterable[Any]) -> list[Any]:
     site admin) show in full; any other shows as busy, without booking, container name or id,
     or pid. Three queries, however many cards.
     """
-    from fleet.booking.models import BookedCard, Booking
-
     rows = list(cards)
     viewer = Viewer.of(user)
     if viewer.is_admin:

@@ -14,6 +14,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
+from fleet.booking import permissions
 from fleet.booking.models import Team
 from fleet.errors import DomainError, Invalid, NotAllowed
 from fleet.models import Node
@@ -32,7 +33,7 @@ def job_page(job_id: int) -> str:
 
 
 def _may_build(user: Any) -> bool:
-    return user.is_superuser or Team.objects.of_user(user).exists()
+    return permissions.in_any_team(user)
 
 
 class BuildForm(forms.Form):

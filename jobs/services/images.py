@@ -12,8 +12,9 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
+from fleet.booking import permissions
 from fleet.booking.choices import AuditAction, AuditObject
-from fleet.booking.models import Membership, Team
+from fleet.booking.models import Team
 from fleet.booking.permissions import Viewer
 from fleet.booking.services import audit
 from fleet.errors import Conflict, Invalid, NotAllowed
@@ -166,7 +167,7 @@ def check_context_path(path: str) -> str:
 
 
 def _require_member(actor, team: Team) -> None:
-    if not actor.is_superuser and not Membership.objects.filter(team=team, user=actor).exists():
+    if not permissions.is_member(actor, team):
         raise NotAllowed(
             f"only members of {team.name} and site admins may build images for it; pick one of "
             "your teams",
@@ -305,7 +306,7 @@ def record_image(
 
 
 def _require_team_member(actor) -> None:
-    if not actor.is_superuser and not Membership.objects.filter(user=actor).exists():
+    if not permissions.in_any_team(actor):
         raise NotAllowed("only site admins and team members may refresh a node's images")
 
 

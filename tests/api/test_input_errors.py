@@ -277,7 +277,7 @@ def test_a_crash_under_api_is_a_json_500(production, admin_user, monkeypatch):
     def crash(self, request, *args, **kwargs):
         raise ZeroDivisionError("boom")
 
-    monkeypatch.setattr("fleet.api.booking.NotificationViewSet.list", crash)
+    monkeypatch.setattr("fleet.booking.api.views.NotificationViewSet.list", crash)
     client = APIClient(raise_request_exception=False)
     client.force_authenticate(admin_user)
     answer = client.get("/api/v1/notifications/")

@@ -11,8 +11,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from fleet.booking.models import Booking
+from fleet.booking.pages.forms import next_start
 from fleet.booking.services.bookings import book_cards, cancel_booking
-from frontend.forms_booking import next_start
 
 KATHMANDU = zoneinfo.ZoneInfo("Asia/Kathmandu")  # UTC+05:45: quarter hours still line up
 

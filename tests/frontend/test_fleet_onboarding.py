@@ -209,7 +209,7 @@ def test_admin_deletes_a_node_after_confirming(as_admin):
 def test_probe_now_queues_a_full_probe(as_admin, monkeypatch):
     node = make_node("node-a")
     queued: list[tuple] = []
-    monkeypatch.setattr("fleet.pages.views.tasks.probe_node.delay", lambda *a: queued.append(a))
+    monkeypatch.setattr("fleet.tasks.probe_node.delay", lambda *a: queued.append(a))
 
     response = as_admin.post(reverse("node-probe", args=[node.pk]))
 
@@ -238,7 +238,7 @@ def test_only_site_admins_may_change_nodes(client, request, persona, method, rou
     Node.objects.filter(pk=node.pk).update(
         host_key_status=HostKeyStatus.PENDING, seen_host_key_fingerprint="SHA256:x"
     )
-    monkeypatch.setattr("fleet.pages.views.tasks.probe_node.delay", pytest.fail)
+    monkeypatch.setattr("fleet.tasks.probe_node.delay", pytest.fail)
     client.force_login(request.getfixturevalue(persona))
     url = reverse(route) if route == "node-create" else reverse(route, args=[node.pk])
 

@@ -268,7 +268,7 @@ def test_probe_now_from_the_page_queues_and_answers_without_leaving_it(
 ):
     node = make_node("node-a")
     queued: list[tuple] = []
-    monkeypatch.setattr("fleet.pages.views.tasks.probe_node.delay", lambda *a: queued.append(a))
+    monkeypatch.setattr("fleet.tasks.probe_node.delay", lambda *a: queued.append(a))
 
     response = signed_in(client, admin_user).post(
         reverse("node-probe", args=[node.pk]), headers={"X-Live-Submit": "1"}

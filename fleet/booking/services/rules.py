@@ -8,25 +8,19 @@ from django.conf import settings
 from django.utils import timezone
 
 from fleet.booking.errors import BookingInvalid, BookingNotAllowed
-from fleet.booking.models import Booking, Membership, Team
+from fleet.booking.models import Booking, Team
+from fleet.booking.permissions import is_member, teams_of
 from fleet.booking.services.notify import when
 
 # A start this far in the past still counts as "now" (forms are filled in before they are sent).
 START_SLACK = timedelta(minutes=5)
 
 
-def is_member(user, team: Team) -> bool:
-    """The user may act for the team: a member of it, or a site admin."""
-    if user.is_superuser:
-        return True
-    return Membership.objects.filter(team=team, user=user).exists()
-
-
 def check_member(user, team: Team) -> None:
     """Refuse a booking for a team the user is not in (the `team` field is at fault)."""
     if is_member(user, team):
         return
-    mine = ", ".join(Team.objects.of_user(user).values_list("name", flat=True))
+    mine = ", ".join(teams_of(user).values_list("name", flat=True))
     hint = f"book for one of your teams ({mine})" if mine else "ask a team admin to add you"
     raise BookingInvalid(f"You are not a member of team {team.name}: {hint}.", field="team")
 

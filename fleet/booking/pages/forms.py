@@ -9,6 +9,7 @@ from functools import cache
 from django import forms
 from django.utils import timezone
 
+from fleet.booking import permissions
 from fleet.booking.choices import (
     EARLIEST_MOMENT,
     LATEST_MOMENT,
@@ -58,7 +59,7 @@ def zone_choices() -> list[tuple[str, str]]:
 
 def team_field(user) -> forms.ModelChoiceField:
     """The teams the user may book for."""
-    return forms.ModelChoiceField(Team.objects.of_user(user), empty_label=None)
+    return forms.ModelChoiceField(permissions.teams_of(user), empty_label=None)
 
 
 class BookForm(forms.Form):

@@ -16,18 +16,12 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from fleet.booking import permissions
 from fleet.booking.choices import LIVE_STATUSES
 from fleet.booking.errors import BookingConflict, BookingInvalid, QuotaExceeded
 from fleet.booking.middleware import SESSION_KEY
-from fleet.booking.models import Booking, Notification, Team
-from fleet.booking.services import bookings, teams
-from fleet.booking.services.availability import CardLine, find_available, node_timeline
-from fleet.booking.services.cards import show_strangers
-from fleet.booking.services.notify import when
-from fleet.booking.services.quotas import team_usage
-from fleet.errors import DomainError
-from fleet.models import Node
-from frontend.forms_booking import (
+from fleet.booking.models import Booking, Notification
+from fleet.booking.pages.forms import (
     BookForm,
     CancelForm,
     ExtendForm,
@@ -37,6 +31,13 @@ from frontend.forms_booking import (
     TimeZoneForm,
     next_start,
 )
+from fleet.booking.services import bookings, teams
+from fleet.booking.services.availability import CardLine, find_available, node_timeline
+from fleet.booking.services.cards import show_strangers
+from fleet.booking.services.notify import when
+from fleet.booking.services.quotas import team_usage
+from fleet.errors import DomainError
+from fleet.models import Node
 
 SPANS = (12, 24, 48, 72)
 LOCAL_FORMAT = "%Y-%m-%dT%H:%M"
@@ -202,7 +203,7 @@ def find(request: HttpRequest) -> HttpResponse:
         "form": form,
         "answer": answer,
         "hours": form.cleaned_data.get("hours") if answer else None,
-        "teams": Team.objects.of_user(request.user),
+        "teams": permissions.teams_of(request.user),
     }
     template = "booking/_find_results.html" if request.htmx else "booking/find.html"
     return render(request, template, context)
@@ -219,7 +220,7 @@ def my_bookings(request: HttpRequest) -> HttpResponse:
         "past": Paginator(past, 20).get_page(request.GET.get("page")),
         "usage": [
             (t, team_usage(t, now), teams.is_team_admin(request.user, t))
-            for t in Team.objects.of_user(request.user)
+            for t in permissions.teams_of(request.user)
         ],
         "notes": Notification.objects.visible_to(request.user).select_related("team")[:15],
         "tz_form": TimeZoneForm(initial={"time_zone": request.session.get(SESSION_KEY, "")}),

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from django import forms
 
+from fleet.booking import permissions
 from fleet.booking.choices import AuditAction, AuditObject
 from fleet.booking.models import Team
-from fleet.choices import TeamRole
-from frontend.forms_booking import LOCAL_INPUT, MomentField
+from fleet.booking.pages.forms import LOCAL_INPUT, MomentField
 
 
 class AuditFilterForm(forms.Form):
@@ -28,8 +28,6 @@ class AuditFilterForm(forms.Form):
 
     def __init__(self, *args, user=None, **kwargs):
         super().__init__(*args, **kwargs)
-        teams = Team.objects.order_by("name")
-        if user is not None and not user.is_superuser:
-            # Only the teams whose log this team admin reads: other teams' names stay private.
-            teams = teams.filter(memberships__user=user, memberships__role=TeamRole.ADMIN)
-        self.fields["team"].queryset = teams
+        # Only the teams whose log this user reads: other teams' names stay private.
+        teams = Team.objects.all() if user is None else permissions.admin_teams(user)
+        self.fields["team"].queryset = teams.order_by("name")

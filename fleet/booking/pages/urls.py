@@ -2,8 +2,8 @@
 
 from django.urls import path
 
-from frontend import views_booking as views
-from frontend import views_booking_admin as admin_views
+from fleet.booking.pages import views
+from fleet.booking.pages import views_admin as admin_views
 
 urlpatterns = [
     path("", views.my_bookings, name="booking-mine"),

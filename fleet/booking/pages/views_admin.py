@@ -10,23 +10,23 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from fleet.booking.models import AuditEntry, Team
+from fleet.booking import permissions
+from fleet.booking.models import AuditEntry
+from fleet.booking.pages.forms import CordonForm, MoveForm, TeamSettingsForm
+from fleet.booking.pages.forms_audit import AuditFilterForm
+from fleet.booking.pages.views import show_error
 from fleet.booking.services import cordon, teams
 from fleet.booking.services.cordon import affected_bookings
-from fleet.choices import TeamRole
 from fleet.errors import DomainError
 from fleet.models import Node
 from fleet.validators import as_id
-from frontend.forms_audit import AuditFilterForm
-from frontend.forms_booking import CordonForm, MoveForm, TeamSettingsForm
-from frontend.views_booking import show_error
 
 
 @login_required
 @require_POST
 def team_settings(request: HttpRequest, pk: int) -> HttpResponse:
     """Change a team's quotas (site admins) or webhook (team admins too)."""
-    team = get_object_or_404(Team.objects.of_user(request.user), pk=pk)
+    team = get_object_or_404(permissions.teams_of(request.user), pk=pk)
     form = TeamSettingsForm(request.POST)
     if not form.is_valid():
         messages.error(request, "Quotas are whole numbers of at least 0.")
@@ -48,8 +48,7 @@ def team_settings(request: HttpRequest, pk: int) -> HttpResponse:
 def audit_log(request: HttpRequest) -> HttpResponse:
     """The audit log: all of it for site admins, their teams' part for team admins."""
     entries = AuditEntry.objects.visible_to(request.user)
-    is_team_admin = request.user.memberships.filter(role=TeamRole.ADMIN).exists()
-    if not (request.user.is_superuser or is_team_admin):
+    if not permissions.is_any_team_admin(request.user):
         raise PermissionDenied("Only site admins and team admins may read the audit log.")
     form = AuditFilterForm(request.GET or None, user=request.user)
     if form.is_valid():

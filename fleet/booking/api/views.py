@@ -18,7 +18,9 @@ from rest_framework.decorators import action
 from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 
-from fleet.api.booking_serializers import (
+from fleet.api.fields import as_id
+from fleet.booking import permissions
+from fleet.booking.api.serializers import (
     AuditEntrySerializer,
     AvailabilityQuerySerializer,
     AvailabilitySerializer,
@@ -40,12 +42,10 @@ from fleet.api.booking_serializers import (
     TimelineQuerySerializer,
     TimelineSerializer,
 )
-from fleet.api.fields import as_id
 from fleet.booking.choices import AuditObject
-from fleet.booking.models import AuditEntry, Booking, Membership, Notification, Team
+from fleet.booking.models import AuditEntry, Booking, Notification
 from fleet.booking.services import bookings, cordon, teams
 from fleet.booking.services.availability import find_available, node_timeline
-from fleet.choices import TeamRole
 from fleet.errors import Invalid
 from fleet.models import Card, Node
 
@@ -61,10 +61,7 @@ class IsSiteOrTeamAdmin(BasePermission):
     message = "Only site admins and team admins may read the audit log."
 
     def has_permission(self, request, view) -> bool:
-        user = request.user
-        if not (user and user.is_authenticated):
-            return False
-        return user.is_superuser or user.memberships.filter(role=TeamRole.ADMIN).exists()
+        return permissions.is_any_team_admin(request.user)
 
 
 class BookingViewSet(viewsets.ModelViewSet):
@@ -257,12 +254,7 @@ class CordonViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
 def audit_teams(request):
     """Teams whose entries the caller may filter by: a team admin's own, every team for site
     admins (another team's id is refused like an unknown one, so ids reveal nothing)."""
-    user = getattr(request, "user", None)
-    if user is None or not user.is_authenticated:
-        return Team.objects.none()
-    if user.is_superuser:
-        return Team.objects.all()
-    return Team.objects.filter(memberships__user=user, memberships__role=TeamRole.ADMIN)
+    return permissions.admin_teams(getattr(request, "user", None))
 
 
 class AuditEntryFilter(django_filters.FilterSet):
@@ -335,17 +327,13 @@ class TeamViewSet(
     http_method_names = ["get", "patch", "head", "options"]
 
     def get_queryset(self):
-        if not self.request.user.is_authenticated:
-            return Team.objects.none()
-        return Team.objects.of_user(self.request.user)
+        return permissions.teams_of(self.request.user)
 
     def get_serializer_context(self) -> dict[str, Any]:
         context = dict(super().get_serializer_context())
         user = self.request.user
         if user.is_authenticated:
-            context["roles"] = dict(
-                Membership.objects.filter(user=user).values_list("team_id", "role")
-            )
+            context["roles"] = permissions.roles(user)
         return context
 
     @extend_schema(responses=TeamDetailSerializer)
