@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django import forms
+from django.http import QueryDict
 from django.utils import timezone
 
 from fleet.booking.choices import LIVE_STATUSES
@@ -78,11 +79,13 @@ class DeployForm(forms.Form):
     def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.user = user
-        self.fields["recipe_version"].queryset = deployable_versions(user)
-        self.fields["booking"].queryset = active_bookings(user)
+        cast(VersionChoice, self.fields["recipe_version"]).queryset = deployable_versions(user)
+        cast(BookingChoice, self.fields["booking"]).queryset = active_bookings(user)
         self.picked = self._picked_booking()
         devices = self.picked.devices if self.picked else []
-        self.fields["cards"].choices = [(d, f"davinci{d}") for d in devices]
+        cast(forms.ChoiceField, self.fields["cards"]).choices = [
+            (d, f"davinci{d}") for d in devices
+        ]
         # Cards of a node that does not answer, or fails preflight, are not offered.
         self.node_problem = node_problem(self.picked.node) if self.picked else ""
         if self.node_problem:
@@ -91,7 +94,8 @@ class DeployForm(forms.Form):
 
     def _picked_booking(self) -> Booking | None:
         """The booking chosen so far (bound data, else the initial one, else the first)."""
-        bookings = self.fields["booking"].queryset
+        bookings = cast(BookingChoice, self.fields["booking"]).queryset
+        assert bookings is not None  # set by __init__
         ref = self.data.get("booking") if self.is_bound else self.initial.get("booking")
         booking_id = as_id(ref)
         found = bookings.filter(pk=booking_id).first() if booking_id is not None else None
@@ -100,6 +104,7 @@ class DeployForm(forms.Form):
     def clean(self) -> dict[str, Any]:
         """Ticked cards must have been offered for the booking now chosen."""
         data = super().clean()
+        assert data is not None  # Form.clean returns cleaned_data
         booking = data.get("booking")
         if data.get("cards") and booking and self.data.get("cards_for") != str(booking.pk):
             self.add_error(
@@ -114,5 +119,6 @@ class DeployForm(forms.Form):
         if self.picked is None:
             return []
         held = set(self.picked.devices)
-        raw = self.data.getlist("cards") if self.is_bound else self.initial.get("cards", [])
+        bound = cast(QueryDict, self.data)  # a bound form's data is a QueryDict
+        raw = bound.getlist("cards") if self.is_bound else self.initial.get("cards", [])
         return sorted({n for n in map(as_id, raw) if n is not None and n in held})

@@ -8,7 +8,7 @@ the job page's live fragments).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.contrib import messages
@@ -60,10 +60,11 @@ class ServeForm(forms.Form):
 
     def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["team"].queryset = Team.objects.of_user(user).order_by("name")
-        self.fields["model"].choices = _model_choices()
+        teams = Team.objects.of_user(user).order_by("name")
+        cast(forms.ModelChoiceField, self.fields["team"]).queryset = teams
+        cast(forms.ChoiceField, self.fields["model"]).choices = _model_choices()
         versions = DbCatalog().vllm_versions()
-        self.fields["vllm_version"].choices = [(v, v) for v in versions]
+        cast(forms.ChoiceField, self.fields["vllm_version"]).choices = [(v, v) for v in versions]
         self.fields["vllm_version"].initial = DEFAULT_VLLM_VERSION
 
     def service_args(self) -> dict[str, Any]:
@@ -120,5 +121,7 @@ def serve(request: HttpRequest) -> HttpResponse:
                 status = exc.status_code
     else:
         form = ServeForm(user=request.user, initial={"hours": 2})
-    context = {"form": form, "plan": plan, "has_teams": form.fields["team"].queryset.exists()}
+    teams = cast(forms.ModelChoiceField, form.fields["team"]).queryset
+    has_teams = teams is not None and teams.exists()
+    context = {"form": form, "plan": plan, "has_teams": has_teams}
     return render(request, "jobs/serve.html", context, status=status)
