@@ -166,7 +166,7 @@ def check_context_path(path: str) -> str:
     return clean
 
 
-def _require_member(actor, team: Team) -> None:
+def _require_member(actor: Any, team: Team) -> None:
     if not permissions.is_member(actor, team):
         raise NotAllowed(
             f"only members of {team.name} and site admins may build images for it; pick one of "
@@ -191,7 +191,7 @@ def _refuse_if_busy(node: Node, tag: str, field: str) -> None:
 
 
 def start_build(
-    actor,
+    actor: Any,
     *,
     node: Node,
     team: Team,
@@ -247,7 +247,7 @@ def start_build(
         return job
 
 
-def _audit(action: AuditAction, actor, node: Node, tag: str, job: Job, changes: dict) -> None:
+def _audit(action: AuditAction, actor: Any, node: Node, tag: str, job: Job, changes: dict) -> None:
     """One audit entry about an image on a node (team set for a team's build)."""
     label = f"{tag} on {node.name}"
     summary = f"Image {label}: {AuditAction(action).label.lower()} (job {job.pk})"
@@ -305,12 +305,12 @@ def record_image(
     return image
 
 
-def _require_team_member(actor) -> None:
+def _require_team_member(actor: Any) -> None:
     if not permissions.in_any_team(actor):
         raise NotAllowed("only site admins and team members may refresh a node's images")
 
 
-def refresh_images(node: Node, *, actor=None) -> list[NodeImage]:
+def refresh_images(node: Node, *, actor: Any = None) -> list[NodeImage]:
     """Sync the node's NodeImage rows with `docker images` there (rows of gone tags go)."""
     from jobs.docker_api import docker_on
 
@@ -372,7 +372,7 @@ def attach_usage(images: Iterable[NodeImage]) -> list[NodeImage]:
     return rows
 
 
-def usage_for(user, images: Iterable[NodeImage]) -> list[NodeImage]:
+def usage_for(user: Any, images: Iterable[NodeImage]) -> list[NodeImage]:
     """`used_by` as `user` may see it: `shown_users`, the deployments of the user's teams (all
     for a site admin), and `other_teams`, how many other teams' deployments use the image."""
     rows = list(images)
@@ -400,7 +400,7 @@ def describe_users(deployments: Iterable[Deployment]) -> str:
     return ", ".join(f"deployment {d.pk} ({d.container_name}, {d.status})" for d in deployments)
 
 
-def remove_image(actor, image: NodeImage) -> Job:
+def remove_image(actor: Any, image: NodeImage) -> Job:
     """Queue removal of an image nothing live uses (site admins only)."""
     if not actor.is_superuser:
         raise NotAllowed("only site admins may remove images from a node", field="image")
