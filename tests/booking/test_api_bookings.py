@@ -261,7 +261,9 @@ def test_cordoning_a_node_lists_the_bookings_left_on_it(admin_api, admin_user, t
 def test_team_admins_set_the_webhook_site_admins_the_quota(
     member_api, member_user, admin_api, team, monkeypatch
 ):
-    monkeypatch.setattr("fleet.booking.services.webhooks.resolve", lambda host, port: ["93.184.215.14"])
+    monkeypatch.setattr(
+        "fleet.booking.services.webhooks.resolve", lambda host, port: ["93.184.215.14"]
+    )
     url = f"/api/v1/teams/{team.pk}/"
     assert (
         member_api.patch(url, {"webhook_url": "https://x.test/h"}, format="json").status_code == 403

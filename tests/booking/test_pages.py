@@ -187,7 +187,9 @@ def test_cordon_page_lists_bookings_left_and_moves_them(
 
 
 def test_team_settings_from_the_bookings_page(client, admin_user, member_user, team, monkeypatch):
-    monkeypatch.setattr("fleet.booking.services.webhooks.resolve", lambda host, port: ["93.184.215.14"])
+    monkeypatch.setattr(
+        "fleet.booking.services.webhooks.resolve", lambda host, port: ["93.184.215.14"]
+    )
     client.force_login(member_user)
     url = reverse("booking-team-settings", args=[team.pk])
     client.post(url, {"webhook_url": "https://hooks.example.com/v"})
