@@ -104,7 +104,7 @@ def load() -> None:
         for r in seed.quant_table(version)
     )
 
-    aliases = {}
+    aliases: dict[str, ModelAlias] = {}
     for family in seed.aliases():
         names = [(s, "") for s in (family.key, *family.spellings)]
         names += [(v.spelling, v.quantization) for v in family.variants]
