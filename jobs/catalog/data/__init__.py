@@ -2,6 +2,9 @@
 
 # The JSON files next to this module hold the tables exactly as the seeds print them, each
 # record with its provenance (seed file, line, table title, row number 序号). No Django here.
+# They seed the catalog tables (jobs/catalog/seed.py); at run time the catalog is the database
+# rows (jobs/catalog/tables.py). Only the scheme -> --quantization flags and the environment
+# variables the manuals require are read from here at run time: they are not tables.
 
 from __future__ import annotations
 
