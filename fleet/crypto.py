@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import Any
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from django.conf import settings
@@ -49,17 +50,17 @@ class Secret(str):
 class EncryptedTextField(models.TextField):
     """Stores Fernet ciphertext; Python code sees the plaintext as a `Secret`."""
 
-    def from_db_value(self, value, expression, connection):
+    def from_db_value(self, value: str | None, expression: Any, connection: Any) -> Secret | None:
         if value is None:
             return value
         return Secret(decrypt(value))
 
-    def to_python(self, value):
+    def to_python(self, value: Any) -> Secret | None:
         if value is None or isinstance(value, Secret):
             return value
         return Secret(value)
 
-    def get_prep_value(self, value):
+    def get_prep_value(self, value: Any) -> str | None:
         value = super().get_prep_value(value)
         if value is None:
             return value
