@@ -18,20 +18,21 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import OutputWrapper
 from django.core.management.color import color_style
 from django.utils import timezone
+from fleet.booking.lifecycle import run_lifecycle
+from fleet.booking.rules import DEMO_PURPOSE_PREFIX
 
 from devsim import serving_image
 from devsim.fleet import DEMO_NODES
 from devsim.onboard import DEVSIM_LABEL, register
-from fleet.booking.lifecycle import run_lifecycle
 from fleet.booking.models import Booking, Membership, Team
-from fleet.booking.rules import DEMO_PURPOSE_PREFIX
 from fleet.booking.services import book_cards
 from fleet.choices import TeamRole
 from fleet.errors import DomainError, Invalid
 from fleet.models import Node
 from jobs.catalog.choices import RecipeKind
+from jobs.catalog.models import Recipe
 from jobs.catalog.services.recipes import create_recipe
-from jobs.models import AllowedImagePrefix, Recipe
+from jobs.models import AllowedImagePrefix
 from jobs.services.policy import allow_registry
 
 DEMO_USERS = (

@@ -14,7 +14,8 @@ from rest_framework.response import Response
 
 from fleet.api.permissions import AdminWritesOthersRead
 from jobs import policy
-from jobs.models import AllowedImagePrefix, PolicyException, Recipe
+from jobs.catalog.models import Recipe
+from jobs.models import AllowedImagePrefix, PolicyException
 from jobs.services import policy as policy_services
 
 

@@ -41,7 +41,11 @@ class Job(models.Model):
         "booking.Booking", on_delete=models.SET_NULL, null=True, blank=True, related_name="jobs"
     )
     recipe_version = models.ForeignKey(
-        "jobs.RecipeVersion", on_delete=models.PROTECT, null=True, blank=True, related_name="jobs"
+        "catalog.RecipeVersion",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="jobs",
     )
     deployment = models.ForeignKey(
         "jobs.Deployment", on_delete=models.SET_NULL, null=True, blank=True, related_name="jobs"
@@ -118,7 +122,7 @@ class Deployment(models.Model):
     """A recipe version running in a container on booked cards of a node."""
 
     recipe_version = models.ForeignKey(
-        "jobs.RecipeVersion", on_delete=models.PROTECT, related_name="deployments"
+        "catalog.RecipeVersion", on_delete=models.PROTECT, related_name="deployments"
     )
     node = models.ForeignKey("fleet.Node", on_delete=models.PROTECT, related_name="deployments")
     booking = models.ForeignKey(

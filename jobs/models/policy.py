@@ -31,7 +31,7 @@ class PolicyException(models.Model):
     """A site admin's recorded exception: one recipe may break one rule for one value."""
 
     recipe = models.ForeignKey(
-        "jobs.Recipe", on_delete=models.CASCADE, related_name="policy_exceptions"
+        "catalog.Recipe", on_delete=models.CASCADE, related_name="policy_exceptions"
     )
     rule = models.CharField(max_length=30)
     value = models.CharField(

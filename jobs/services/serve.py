@@ -31,18 +31,19 @@ from typing import Any
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
-
 from fleet.allocation import allowed_counts
 from fleet.booking.availability import Option, find_available
-from fleet.booking.errors import BookingInvalid, NoCapacity, QuotaExceeded
-from fleet.booking.models import Booking, Team
 from fleet.booking.notify import when, window
 from fleet.booking.quotas import check_quota
 from fleet.booking.rules import check_member
+
+from fleet.booking.errors import BookingInvalid, NoCapacity, QuotaExceeded
+from fleet.booking.models import Booking, Team
 from fleet.booking.services import book_cards
 from fleet.errors import Invalid
 from fleet.models import Node
 from jobs.catalog.choices import DEFAULT_VLLM_VERSION, RecipeKind
+from jobs.catalog.models import Recipe, RecipeVersion
 from jobs.catalog.planning import ERROR, Message, lookup
 from jobs.catalog.planning.generic import k_label
 from jobs.catalog.planning.memory import card_memory_gb, describe_memory, table_column
@@ -57,7 +58,7 @@ from jobs.catalog.services.recipes import (
     split_messages,
 )
 from jobs.catalog.services.rendering import render_content
-from jobs.models import Deployment, Job, Recipe, RecipeVersion
+from jobs.models import Deployment, Job
 from jobs.services import policy, ports
 from jobs.services.deployments import deploy
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from fleet.booking.models import Booking
-from jobs.models import Deployment, Job, Recipe
+from jobs.catalog.models import Recipe
+from jobs.models import Deployment, Job
 from tests.jobs.test_serve import IMAGE, make_node
 
 pytestmark = pytest.mark.django_db

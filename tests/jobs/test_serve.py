@@ -6,16 +6,17 @@ from datetime import timedelta
 
 import pytest
 from django.utils import timezone
+from fleet.booking.notify import when
 
 from fleet.booking.errors import NoCapacity, QuotaExceeded
 from fleet.booking.models import Booking
-from fleet.booking.notify import when
 from fleet.booking.services import book_cards
 from fleet.choices import NodeStatus
 from fleet.errors import DomainError, Invalid
 from fleet.models import Card, Node
+from jobs.catalog.models import Recipe
 from jobs.choices import JobKind, JobStatus
-from jobs.models import Deployment, Job, Recipe
+from jobs.models import Deployment, Job
 from jobs.services.serve import catalog_models, plan_serving, serve_model
 
 pytestmark = pytest.mark.django_db

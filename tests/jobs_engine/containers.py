@@ -17,6 +17,7 @@ from devsim.client import DevsimFleet, wait_for
 from devsim.image import IMAGE
 from fleet.booking.models import Booking
 from fleet.models import Node
+from jobs.catalog.models import RecipeVersion
 from jobs.choices import (
     BOOKING_LABEL,
     DEPLOYMENT_LABEL,
@@ -25,7 +26,7 @@ from jobs.choices import (
     JobKind,
     JobStatus,
 )
-from jobs.models import Deployment, Job, RecipeVersion
+from jobs.models import Deployment, Job
 
 
 def unique_name(kind: str = "deploy") -> str:

@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 
 from fleet.models import Card, Node
+from jobs.catalog.models import Recipe
 from jobs.catalog.services import recipes
-from jobs.models import Recipe
 
 IMAGE = "npufleet/vllm-sim:local"
 QWEN_ENV = {"USE_PFA_HIGH_PRECISION_MODE": "1"}

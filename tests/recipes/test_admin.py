@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from jobs.models import CardRequirement, ModelAlias
+from jobs.catalog.models import CardRequirement, ModelAlias
 
 pytestmark = pytest.mark.django_db
 
@@ -31,7 +31,7 @@ def card_form(row: CardRequirement, **changes) -> dict:
 
 def test_changing_a_row_in_the_admin_records_the_edit(admin, admin_user):
     row = CardRequirement.objects.get(version__version="0.6.0", row=5)
-    url = f"/admin/jobs/cardrequirement/{row.pk}/change/"
+    url = f"/admin/catalog/cardrequirement/{row.pk}/change/"
     assert admin.get(url).status_code == 200
     response = admin.post(url, card_form(row, min_cards_32=4))
     assert response.status_code == 302
@@ -42,7 +42,7 @@ def test_changing_a_row_in_the_admin_records_the_edit(admin, admin_user):
 
 def test_adding_a_row_in_the_admin_marks_who_added_it(admin):
     response = admin.post(
-        "/admin/jobs/modelalias/add/",
+        "/admin/catalog/modelalias/add/",
         {
             "family": "llama2-13b",
             "spelling": "Llama-2-13B-Chat",
@@ -58,10 +58,10 @@ def test_adding_a_row_in_the_admin_marks_who_added_it(admin):
 
 def test_recipe_versions_are_read_only_in_the_admin(admin, recipe):
     version = recipe.current_version
-    assert admin.get(f"/admin/jobs/recipeversion/{version.pk}/change/").status_code == 200
-    response = admin.post(f"/admin/jobs/recipeversion/{version.pk}/change/", {"model": "x"})
+    assert admin.get(f"/admin/catalog/recipeversion/{version.pk}/change/").status_code == 200
+    response = admin.post(f"/admin/catalog/recipeversion/{version.pk}/change/", {"model": "x"})
     assert response.status_code == 403
-    assert admin.get("/admin/jobs/recipeversion/add/").status_code == 403
+    assert admin.get("/admin/catalog/recipeversion/add/").status_code == 403
     version.refresh_from_db()
     assert version.model == "llama2-13b"
 
@@ -72,6 +72,6 @@ def test_staff_who_are_not_site_admins_cannot_change_the_catalog(client, member_
     client.force_login(member_user)
     row = CardRequirement.objects.first()
     response = client.post(
-        f"/admin/jobs/cardrequirement/{row.pk}/change/", card_form(row, min_cards_32=8)
+        f"/admin/catalog/cardrequirement/{row.pk}/change/", card_form(row, min_cards_32=8)
     )
     assert response.status_code == 403

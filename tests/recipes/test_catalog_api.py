@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from jobs.catalog.models import CardRequirement, VllmVersion
 from jobs.catalog.services import catalog_edits
-from jobs.models import CardRequirement, VllmVersion
 
 pytestmark = pytest.mark.django_db
 

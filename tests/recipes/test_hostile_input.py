@@ -7,7 +7,7 @@ import shlex
 import pytest
 from django.utils.html import escape
 
-from jobs.models import Recipe
+from jobs.catalog.models import Recipe
 from tests.jobs.test_render import HOSTILE
 from tests.recipes.conftest import inference
 

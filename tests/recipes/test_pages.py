@@ -7,8 +7,8 @@ import re
 import pytest
 from django.urls import reverse
 
+from jobs.catalog.models import CardRequirement, Recipe, VllmVersion
 from jobs.catalog.services import recipes
-from jobs.models import CardRequirement, Recipe, VllmVersion
 from tests.recipes.conftest import IMAGE, inference
 
 pytestmark = pytest.mark.django_db

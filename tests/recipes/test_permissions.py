@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from rest_framework.test import APIClient
 
-from jobs.models import CardRequirement, ModelAlias, Recipe, VllmVersion
+from jobs.catalog.models import CardRequirement, ModelAlias, Recipe, VllmVersion
 from tests.recipes.conftest import inference
 
 pytestmark = pytest.mark.django_db

@@ -8,9 +8,9 @@ from devsim.demo_setup import create_demo_recipes
 from fleet.booking.models import Membership
 from fleet.errors import Conflict, Invalid, NotAllowed
 from fleet.models import Card
+from jobs.catalog.models import Recipe, RecipeVersion
 from jobs.catalog.services import recipes
 from jobs.catalog.services.placement import GENERIC_LABEL, parse_cards, placement_for
-from jobs.models import Recipe, RecipeVersion
 from tests.recipes.conftest import IMAGE, inference
 
 pytestmark = pytest.mark.django_db

@@ -7,10 +7,10 @@ import shlex
 import pytest
 
 from fleet.models import Card
+from jobs.catalog.models import Recipe, RecipeVersion
 from jobs.catalog.planning import Mount
 from jobs.catalog.render import AscendPaths, render_deployment
 from jobs.catalog.services import recipes
-from jobs.models import Recipe, RecipeVersion
 from tests.recipes.conftest import IMAGE, QWEN_ENV, inference, make_node
 
 pytestmark = pytest.mark.django_db

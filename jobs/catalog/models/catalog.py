@@ -8,7 +8,7 @@ from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Lower
 
-from jobs.choices import SupportColumn
+from jobs.catalog.choices import SupportColumn
 
 VERSION_RE = r"^[0-9]+\.[0-9]+(\.[0-9]+)?$"
 
@@ -76,6 +76,7 @@ class VllmVersion(CatalogRow):
     fallback_note = models.TextField(blank=True)
 
     class Meta:
+        db_table = "jobs_vllmversion"
         ordering = ["position", "version"]
 
     def __str__(self) -> str:
@@ -104,6 +105,7 @@ class CardRequirement(CatalogRow):
     max_model_len_k_64 = models.PositiveIntegerField(null=True, blank=True)
 
     class Meta:
+        db_table = "jobs_cardrequirement"
         ordering = ["version__position", "row"]
         constraints = [
             models.UniqueConstraint(fields=["version", "row"], name="card_row_unique"),
@@ -141,6 +143,7 @@ class ModelSupport(CatalogRow):
     }
 
     class Meta:
+        db_table = "jobs_modelsupport"
         ordering = ["version__position", "row"]
         constraints = [
             models.UniqueConstraint(fields=["version", "row"], name="support_row_unique"),
@@ -163,6 +166,7 @@ class ModelAlias(CatalogRow):
     seen_in = models.JSONField(default=list, blank=True)
 
     class Meta:
+        db_table = "jobs_modelalias"
         ordering = ["family", "spelling"]
         verbose_name_plural = "model aliases"
         constraints = [
@@ -185,6 +189,7 @@ class BaseImage(CatalogRow):
     context = models.CharField(max_length=300, blank=True)
 
     class Meta:
+        db_table = "jobs_baseimage"
         ordering = ["pk"]
 
     def __str__(self) -> str:
@@ -203,6 +208,7 @@ class SoftwareStack(CatalogRow):
     dtypes = models.JSONField(default=list, blank=True)
 
     class Meta:
+        db_table = "jobs_softwarestack"
         ordering = ["pk"]
 
     def __str__(self) -> str:
@@ -226,6 +232,7 @@ class AscendSpeedSetting(CatalogRow):
     inconsistent = models.TextField(blank=True, help_text="Why the seed row cannot be applied.")
 
     class Meta:
+        db_table = "jobs_ascendspeedsetting"
         ordering = ["row", "sub_row"]
         constraints = [
             models.UniqueConstraint(fields=["row", "sub_row"], name="ascendspeed_row_unique"),
@@ -254,6 +261,7 @@ class LlamaFactorySetting(CatalogRow):
     merged_cells = models.JSONField(default=list, blank=True)
 
     class Meta:
+        db_table = "jobs_llamafactorysetting"
         ordering = ["row"]
 
     def __str__(self) -> str:

@@ -6,8 +6,8 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
-from jobs import choices
-from jobs.choices import Dtype, Entrypoint, RecipeKind
+from jobs.catalog import choices
+from jobs.catalog.choices import Dtype, Entrypoint, RecipeKind
 
 
 class RecipeQuerySet(models.QuerySet):
@@ -42,6 +42,7 @@ class Recipe(models.Model):
     objects = RecipeQuerySet.as_manager()
 
     class Meta:
+        db_table = "jobs_recipe"
         ordering = ["name", "pk"]
         constraints = [
             models.UniqueConstraint(
@@ -117,6 +118,7 @@ class RecipeVersion(models.Model):
     objects = RecipeVersionQuerySet.as_manager()
 
     class Meta:
+        db_table = "jobs_recipeversion"
         ordering = ["recipe", "number"]
         constraints = [
             models.UniqueConstraint(fields=["recipe", "number"], name="recipe_version_number"),
@@ -162,3 +164,5 @@ TRAINING_FIELDS: tuple[str, ...] = (
     "tensor_parallel_size",
     *TRAINING_ONLY,
 )
+# The fields only an inference recipe has (the vLLM launch); the rest are shared.
+INFERENCE_ONLY: tuple[str, ...] = tuple(f for f in CONTENT_FIELDS if f not in TRAINING_FIELDS)
