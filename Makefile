@@ -16,12 +16,14 @@ install:
 
 lint: install
 	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check .
+	cd frontend && npm run --silent lint
 
 typecheck: install
 	bash scripts/typecheck.sh
 
 format: install
 	$(VENV)/bin/ruff check --fix . && $(VENV)/bin/ruff format .
+	cd frontend && npm run --silent format
 
 clean-demo:
 	-$(PY) -m devsim down
