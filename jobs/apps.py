@@ -12,7 +12,8 @@ class JobsConfig(AppConfig):
     def ready(self) -> None:
         from fleet.booking import hooks
         from fleet.pages.panels import register_delete_panel
-        from jobs import tasks  # noqa: F401  registers the tasks that jobs.dispatch names
+        from fleet.schedules import register_schedule
+        from jobs import dispatch, tasks  # noqa: F401  tasks: registers the names dispatch uses
         from jobs.pages.panels import node_delete_deployments
         from jobs.services import booking_hooks
 
@@ -23,3 +24,7 @@ class JobsConfig(AppConfig):
         )
         # The node delete page names the deployments still live on the node.
         register_delete_panel("jobs-deployments", node_delete_deployments, order=20)
+        # Every 30 s: jobs, deployments and log followers checked against what really runs.
+        register_schedule(
+            "jobs: reconcile jobs, deployments and log followers", dispatch.RECONCILE, 30
+        )

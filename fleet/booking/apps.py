@@ -19,6 +19,7 @@ class BookingConfig(AppConfig):
         from fleet.booking.pages.panels import node_delete_bookings
         from fleet.booking.permissions import membership_changed, redact_cards
         from fleet.pages.panels import register_delete_panel
+        from fleet.schedules import register_schedule
 
         # Open websockets check access again when a membership goes or changes.
         post_save.connect(membership_changed, sender=Membership, dispatch_uid="fleet-member-saved")
@@ -29,3 +30,7 @@ class BookingConfig(AppConfig):
         # Fleet pages and the API show card holders as the booking's team allows.
         holders.register(redactor=redact_cards, labeller=label_cards)
         register_delete_panel("booking-bookings", node_delete_bookings, order=10)
+        # Every minute: start, warn, release, end bookings and stop what outlived them.
+        register_schedule(
+            "fleet: booking lifecycle", "fleet.booking.tasks.run_booking_lifecycle", 60
+        )
