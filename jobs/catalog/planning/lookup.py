@@ -9,8 +9,6 @@ from jobs.catalog import data
 from jobs.catalog.data import CardRow, EnvRequirement, QuantFlag, QuantRow
 from jobs.catalog.planning.source import CatalogSource
 
-SCHEMES = ("W4A16", "W8A8", "W8A16")
-
 
 def normalize_version(version: str) -> str:
     """'v0.6.0' -> '0.6.0'."""
