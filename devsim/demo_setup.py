@@ -18,14 +18,14 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import OutputWrapper
 from django.core.management.color import color_style
 from django.utils import timezone
-from fleet.booking.lifecycle import run_lifecycle
-from fleet.booking.rules import DEMO_PURPOSE_PREFIX
 
 from devsim import serving_image
 from devsim.fleet import DEMO_NODES
 from devsim.onboard import DEVSIM_LABEL, register
 from fleet.booking.models import Booking, Membership, Team
-from fleet.booking.services import book_cards
+from fleet.booking.services.bookings import book_cards
+from fleet.booking.services.lifecycle import run_lifecycle
+from fleet.booking.services.rules import DEMO_PURPOSE_PREFIX
 from fleet.choices import TeamRole
 from fleet.errors import DomainError, Invalid
 from fleet.models import Node
