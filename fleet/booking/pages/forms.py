@@ -5,6 +5,7 @@ from __future__ import annotations
 import zoneinfo
 from datetime import datetime, timedelta
 from functools import cache
+from typing import cast
 
 from django import forms
 from django.utils import timezone
@@ -79,7 +80,7 @@ class BookForm(forms.Form):
     def __init__(self, *args, user, devices: list[int], **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.fields["team"] = team_field(user)
-        self.fields["cards"].choices = [(d, str(d)) for d in devices]
+        cast(forms.ChoiceField, self.fields["cards"]).choices = [(d, str(d)) for d in devices]
         if not user.is_superuser:
             del self.fields["override_reason"]
 
@@ -90,7 +91,7 @@ class ExtendForm(forms.Form):
     def problem(self) -> str:
         """What is wrong with the input, naming the field and the fix."""
         errors = self.errors.get("hours") or ["Enter a number of hours."]
-        return f"Add hours: {' '.join(errors)} Give 0.25 to {24 * 30} hours."
+        return f"Add hours: {' '.join(str(e) for e in errors)} Give 0.25 to {24 * 30} hours."
 
 
 class CancelForm(forms.Form):
@@ -111,7 +112,8 @@ class FindForm(forms.Form):
 
     def __init__(self, *args, user, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["nodes"].queryset = Node.objects.visible_to(user)
+        nodes = cast(forms.ModelMultipleChoiceField, self.fields["nodes"])
+        nodes.queryset = Node.objects.visible_to(user)
 
 
 class MoveForm(forms.Form):
@@ -120,7 +122,7 @@ class MoveForm(forms.Form):
 
     def __init__(self, *args, user, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["node"].queryset = Node.objects.visible_to(user)
+        cast(forms.ModelChoiceField, self.fields["node"]).queryset = Node.objects.visible_to(user)
 
 
 class CordonForm(forms.Form):

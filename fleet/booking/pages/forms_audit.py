@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 from django import forms
 
 from fleet.booking import permissions
@@ -30,4 +32,4 @@ class AuditFilterForm(forms.Form):
         super().__init__(*args, **kwargs)
         # Only the teams whose log this user reads: other teams' names stay private.
         teams = Team.objects.all() if user is None else permissions.admin_teams(user)
-        self.fields["team"].queryset = teams.order_by("name")
+        cast(forms.ModelChoiceField, self.fields["team"]).queryset = teams.order_by("name")

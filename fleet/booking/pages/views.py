@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import zlib
 from datetime import datetime, timedelta
+from typing import Any, cast
 from urllib.parse import urlencode
 
 from django import forms
@@ -15,6 +16,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
+from django_htmx.middleware import HtmxDetails
 
 from fleet.booking import permissions
 from fleet.booking.choices import LIVE_STATUSES
@@ -97,6 +99,12 @@ def _grid(lines: list[CardLine], start: datetime, span: int, node: Node) -> list
     return rows
 
 
+class HtmxHttpRequest(HttpRequest):
+    """A request as django-htmx's middleware leaves it."""
+
+    htmx: HtmxDetails
+
+
 def _start_param(request: HttpRequest, name: str, value: str | None) -> datetime:
     """The timeline's first hour, from ?start= in the user's zone (default: this hour).
 
@@ -166,6 +174,7 @@ def timeline(request: HttpRequest, pk: int) -> HttpResponse:
                 query = urlencode({"start": _local(start), "hours": span})
                 return redirect(f"{reverse('booking-timeline', args=[node.pk])}?{query}")
     lines = node_timeline(request.user, node, start, start + timedelta(hours=span))
+    teams = cast(forms.ModelChoiceField, form.fields["team"]).queryset
     context = {
         "node": node,
         "nodes": Node.objects.visible_to(request.user).order_by("name"),
@@ -177,13 +186,13 @@ def timeline(request: HttpRequest, pk: int) -> HttpResponse:
         "prev": _local(start - timedelta(hours=span)),
         "next": _local(start + timedelta(hours=span)),
         "form": form,
-        "can_book": form.fields["team"].queryset.exists(),
+        "can_book": teams is not None and teams.exists(),
     }
     return render(request, "booking/timeline.html", context, status=status)
 
 
 @login_required
-def find(request: HttpRequest) -> HttpResponse:
+def find(request: HtmxHttpRequest) -> HttpResponse:
     """Fleet-wide: the earliest window with N free cards for H hours, per node."""
     form = FindForm(request.GET or None, user=request.user)
     answer = None
@@ -235,7 +244,7 @@ def _row(request: HttpRequest, booking: Booking, error: str = "") -> HttpRespons
     return render(request, "booking/_row.html", {"b": fresh, "error": error})
 
 
-def _act(request: HttpRequest, pk: int, action) -> HttpResponse:
+def _act(request: HtmxHttpRequest, pk: int, action: Any) -> HttpResponse:
     """Run one booking action; HTMX gets the row back, a plain form a redirect with a message."""
     booking = get_object_or_404(Booking.objects.visible_to(request.user), pk=pk)
     try:
@@ -253,7 +262,7 @@ def _act(request: HttpRequest, pk: int, action) -> HttpResponse:
 
 @login_required
 @require_POST
-def cancel(request: HttpRequest, pk: int) -> HttpResponse:
+def cancel(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     """Cancel a booking of one of my teams."""
     form = CancelForm(request.POST)
     form.is_valid()
@@ -268,7 +277,7 @@ def cancel(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def extend(request: HttpRequest, pk: int) -> HttpResponse:
+def extend(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     """Extend a booking by some hours, when its cards are free."""
     form = ExtendForm(request.POST)
     valid = form.is_valid()
@@ -303,7 +312,8 @@ def extend_refusal(booking: Booking, hours: float, exc: DomainError) -> str:
         return f"{head}: the quota of team {booking.team.name} does not allow it. {exc.message}"
     conflicts = exc.details.get("conflicts") if isinstance(exc, BookingConflict) else None
     if conflicts:
-        starts = [datetime.fromisoformat(str(c["start"])) for c in conflicts]
+        rows = cast(list[dict[str, Any]], conflicts)  # BookingConflict's details
+        starts = [datetime.fromisoformat(str(c["start"])) for c in rows]
         free_until = max(booking.end, min(starts))
         room = free_until - booking.end
         hint = (
@@ -319,7 +329,7 @@ def extend_refusal(booking: Booking, hours: float, exc: DomainError) -> str:
 
 @login_required
 @require_POST
-def move(request: HttpRequest, pk: int) -> HttpResponse:
+def move(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     """Move a booking to another node (same window, same number of cards)."""
     form = MoveForm(request.POST, user=request.user)
     if not form.is_valid():
