@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.utils import timezone
@@ -16,7 +17,7 @@ from fleet.booking.services.notify import when
 START_SLACK = timedelta(minutes=5)
 
 
-def check_member(user, team: Team) -> None:
+def check_member(user: Any, team: Team) -> None:
     """Refuse a booking for a team the user is not in (the `team` field is at fault)."""
     if is_member(user, team):
         return
@@ -25,7 +26,7 @@ def check_member(user, team: Team) -> None:
     raise BookingInvalid(f"You are not a member of team {team.name}: {hint}.", field="team")
 
 
-def check_can_act(user, booking: Booking) -> None:
+def check_can_act(user: Any, booking: Booking) -> None:
     """Only the booking team's members and site admins may change or cancel it."""
     if not is_member(user, booking.team):
         raise BookingNotAllowed(

@@ -79,7 +79,9 @@ def _keep(
         if line.card is None:
             return False
         cells = [line.card.cell(card_gb)] if card_gb else [line.card.gb32, line.card.gb64]
-        fits = [c for c in cells if c.supported and (cards is None or c.min_cards <= cards)]
+        fits = [
+            c for c in cells if c.min_cards is not None and (cards is None or c.min_cards <= cards)
+        ]
         if not fits:
             return False
     if quant:

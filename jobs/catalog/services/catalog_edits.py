@@ -145,7 +145,7 @@ def add_vllm_version(
     _save(new)
     if copy_from is not None:
         for model in (CardRequirement, ModelSupport):
-            copies = []
+            copies: list[Any] = []  # rows of `model`
             for row in model.objects.filter(version=copy_from).select_related("edited_by"):
                 cite = db_source(row, row.row).cite(copy_from.version)
                 row.pk, row.version, row.seed = None, new, ""

@@ -39,7 +39,7 @@ LIMITS: dict[str, tuple[int, int]] = {
     "micro_batch_size": (1, 4096),
     "gradient_accumulation_steps": (1, 65536),
 }
-REQUIRED_NUMBERS = {
+REQUIRED_NUMBERS: dict[str, tuple[str, ...]] = {
     RecipeKind.INFERENCE: (
         "tensor_parallel_size",
         "max_model_len",

@@ -206,7 +206,9 @@ def archive_recipe(actor: Any, recipe: Recipe) -> Recipe:
     return recipe
 
 
-def _audit(action, actor, recipe: Recipe, what: str, reason: str, changes: dict) -> None:
+def _audit(
+    action: AuditAction, actor: Any, recipe: Recipe, what: str, reason: str, changes: dict
+) -> None:
     """One audit entry about a recipe, carrying its team so the team's admins see it."""
     summary = f"Recipe {recipe.name} of {recipe.team.name}: {what}"
     about = (AuditObject.RECIPE, recipe.pk, recipe.name)
