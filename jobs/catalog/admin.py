@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from django.contrib import admin
 
@@ -27,7 +27,7 @@ class CatalogAdmin(admin.ModelAdmin):
     """Only site admins change the catalog; each save records who changed what."""
 
     readonly_fields = PROVENANCE
-    search_fields = ("model",)
+    search_fields: ClassVar[tuple[str, ...]] = ("model",)
 
     def has_add_permission(self, request: Any) -> bool:
         return request.user.is_superuser
@@ -54,15 +54,15 @@ class CatalogAdmin(admin.ModelAdmin):
 
 @admin.register(CardRequirement)
 class CardRequirementAdmin(CatalogAdmin):
-    list_display = ("model", "version", "row", "min_cards_32", "max_model_len_k_32")
-    list_display += ("min_cards_64", "max_model_len_k_64", "provenance")
+    list_display: tuple[str, ...] = ("model", "version", "row", "min_cards_32")
+    list_display += ("max_model_len_k_32", "min_cards_64", "max_model_len_k_64", "provenance")
     list_filter = ("version",)
 
 
 @admin.register(ModelSupport)
 class ModelSupportAdmin(CatalogAdmin):
-    list_display = ("model", "version", "row", "fp16_bf16", "w4a16", "w8a8", "w8a16")
-    list_display += ("kv_cache_int8",)
+    list_display: tuple[str, ...] = ("model", "version", "row", "fp16_bf16")
+    list_display += ("w4a16", "w8a8", "w8a16", "kv_cache_int8")
     list_filter = ("version",)
 
 
@@ -92,8 +92,8 @@ class AscendSpeedAdmin(CatalogAdmin):
 
 @admin.register(LlamaFactorySetting)
 class LlamaFactoryAdmin(CatalogAdmin):
-    list_display = ("model", "size", "deepspeed", "gradient_accumulation_steps", "nodes")
-    list_display += ("cards_per_node",)
+    list_display: tuple[str, ...] = ("model", "size", "deepspeed")
+    list_display += ("gradient_accumulation_steps", "nodes", "cards_per_node")
 
 
 @admin.register(VllmVersion)
@@ -107,8 +107,8 @@ class VllmVersionAdmin(admin.ModelAdmin):
 
 class VersionInline(admin.TabularInline):
     model = RecipeVersion
-    fields = ("number", "model", "vllm_version", "tensor_parallel_size", "created_by")
-    fields += ("created_at", "change_note")
+    fields: ClassVar[tuple[str, ...]] = ("number", "model", "vllm_version")
+    fields += ("tensor_parallel_size", "created_by", "created_at", "change_note")
     readonly_fields = fields
     extra = 0
     can_delete = False
