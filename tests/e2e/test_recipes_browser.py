@@ -9,9 +9,9 @@ from playwright.sync_api import expect
 
 from jobs.catalog.services import recipes
 from jobs.catalog.services.catalog_edits import ensure_seed_catalog
+from tests.catalog.conftest import inference, make_node
 from tests.conftest import PASSWORD
 from tests.e2e.conftest import login
-from tests.recipes.conftest import inference, make_node
 
 pytestmark = pytest.mark.e2e
 

@@ -11,7 +11,7 @@ from fleet.models import Card
 from jobs.catalog.models import Recipe, RecipeVersion
 from jobs.catalog.services import recipes
 from jobs.catalog.services.placement import GENERIC_LABEL, parse_cards, placement_for
-from tests.recipes.conftest import IMAGE, inference
+from tests.catalog.conftest import IMAGE, inference
 
 pytestmark = pytest.mark.django_db
 

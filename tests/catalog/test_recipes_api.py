@@ -11,7 +11,7 @@ from jobs.catalog.models import Recipe, RecipeVersion
 from jobs.catalog.planning import Mount
 from jobs.catalog.render import AscendPaths, render_deployment
 from jobs.catalog.services import recipes
-from tests.recipes.conftest import IMAGE, QWEN_ENV, inference, make_node
+from tests.catalog.conftest import IMAGE, QWEN_ENV, inference, make_node
 
 pytestmark = pytest.mark.django_db
 

@@ -8,8 +8,8 @@ import pytest
 from django.utils.html import escape
 
 from jobs.catalog.models import Recipe
-from tests.jobs.test_render import HOSTILE
-from tests.recipes.conftest import inference
+from tests.catalog.conftest import inference
+from tests.catalog.test_render import HOSTILE
 
 pytestmark = pytest.mark.django_db
 

@@ -7,9 +7,9 @@ import importlib
 import pytest
 
 READERS = [
-    ("tests.jobs.test_render", "_lines"),
-    ("tests.jobs.test_catalog_data", "_lines"),
-    ("tests.recipes.test_catalog_db", "_seed_lines"),
+    ("tests.catalog.test_render", "_lines"),
+    ("tests.catalog.test_catalog_data", "_lines"),
+    ("tests.catalog.test_catalog_db", "_seed_lines"),
 ]
 S000 = "000_3488d1d18b105c17.txt"
 

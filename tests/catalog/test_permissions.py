@@ -6,7 +6,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from jobs.catalog.models import CardRequirement, ModelAlias, Recipe, VllmVersion
-from tests.recipes.conftest import inference
+from tests.catalog.conftest import inference
 
 pytestmark = pytest.mark.django_db
 

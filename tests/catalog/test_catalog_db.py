@@ -28,7 +28,7 @@ from jobs.catalog.planning import ERROR, NodeFacts, RecipeSpec, validate_recipe
 from jobs.catalog.services import catalog_edits, recipes
 from jobs.catalog.services.catalog import DbCatalog, catalog_lines, export_cells
 from jobs.catalog.services.placement import placement_for
-from tests.recipes.conftest import inference
+from tests.catalog.conftest import inference
 
 pytestmark = pytest.mark.django_db
 

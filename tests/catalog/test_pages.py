@@ -9,7 +9,7 @@ from django.urls import reverse
 
 from jobs.catalog.models import CardRequirement, Recipe, VllmVersion
 from jobs.catalog.services import recipes
-from tests.recipes.conftest import IMAGE, inference
+from tests.catalog.conftest import IMAGE, inference
 
 pytestmark = pytest.mark.django_db
 
