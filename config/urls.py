@@ -32,6 +32,11 @@ urlpatterns = [
     path("api/redoc/redoc.standalone.js", redoc_bundle, name="api-redoc-bundle"),
     path("api/v1/", include("config.api_urls")),
     path("", include("frontend.urls")),
+    # Each app's pages.
+    path("", include("fleet.pages.urls")),
+    path("bookings/", include("fleet.booking.pages.urls")),
+    path("", include("jobs.catalog.pages.urls")),
+    path("", include("jobs.pages.urls")),
 ]
 
 # Under /api/ these answer JSON; elsewhere Django's pages.

@@ -1,7 +1,7 @@
-"""Page URLs."""
+"""Shared page URLs: sign in and out, API tokens (each app's pages are wired in config/urls.py)."""
 
 from django.contrib.auth import views as auth_views
-from django.urls import include, path
+from django.urls import path
 
 from frontend import views_tokens
 
@@ -14,8 +14,4 @@ urlpatterns = [
         views_tokens.token_revoke,
         name="api-token-revoke-page",
     ),
-    path("", include("fleet.pages.urls")),
-    path("bookings/", include("fleet.booking.pages.urls")),
-    path("", include("jobs.catalog.pages.urls")),
-    path("", include("jobs.pages.urls")),
 ]
