@@ -6,6 +6,8 @@ Only site admins add or remove them, and every change is audited with its reason
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, status, viewsets
@@ -20,7 +22,7 @@ from jobs.services import policy as policy_services
 
 
 class AllowedImagePrefixSerializer(serializers.ModelSerializer):
-    created_by = serializers.SlugRelatedField(
+    created_by: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
         slug_field="username", read_only=True, allow_null=True
     )
 
@@ -28,13 +30,13 @@ class AllowedImagePrefixSerializer(serializers.ModelSerializer):
         model = AllowedImagePrefix
         fields = ["id", "prefix", "note", "created_by", "created_at"]
         read_only_fields = ["id", "created_by", "created_at"]
-        extra_kwargs = {"prefix": {"validators": []}}
+        extra_kwargs: dict[str, Any] = {"prefix": {"validators": []}}
 
 
 class PolicyExceptionSerializer(serializers.ModelSerializer):
     rule = serializers.ChoiceField(choices=list(policy.EXCEPTABLE))
     recipe = serializers.PrimaryKeyRelatedField(queryset=Recipe.objects.all())
-    granted_by = serializers.SlugRelatedField(
+    granted_by: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
         slug_field="username", read_only=True, allow_null=True
     )
 

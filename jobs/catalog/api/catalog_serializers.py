@@ -29,7 +29,7 @@ class CatalogRowSerializer(serializers.ModelSerializer):
     """Provenance columns are read-only; the service stamps them."""
 
     origin = serializers.CharField(read_only=True, help_text="Provenance plus the last edit.")
-    edited_by = serializers.SlugRelatedField(
+    edited_by: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
         slug_field="username", read_only=True, allow_null=True, help_text="Null: never edited."
     )
 
@@ -37,7 +37,7 @@ class CatalogRowSerializer(serializers.ModelSerializer):
         read_only_fields = PROVENANCE
 
     @classmethod
-    def meta(cls, model: type, fields: tuple[str, ...]) -> type:
+    def meta(cls, model: type, fields: tuple[str, ...]) -> Any:  # a Meta class built at run time
         """A Meta for a table: its fields, the provenance columns, id and edited_by."""
         return type(
             "Meta",
@@ -163,10 +163,10 @@ class LlamaFactorySerializer(CatalogRowSerializer):
 
 
 class VllmVersionSerializer(serializers.ModelSerializer):
-    card_table_fallback = serializers.SlugRelatedField(
+    card_table_fallback: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
         slug_field="version", read_only=True, allow_null=True
     )
-    quant_table_fallback = serializers.SlugRelatedField(
+    quant_table_fallback: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
         slug_field="version", read_only=True, allow_null=True
     )
     card_rows = serializers.IntegerField(read_only=True, source="card_row_count")
@@ -194,7 +194,7 @@ class VllmVersionCreateSerializer(serializers.Serializer):
         max_length=20,
         error_messages={"invalid": "Use a version number like 0.6.3."},
     )
-    copy_from = serializers.SlugRelatedField(
+    copy_from: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
         slug_field="version",
         queryset=VllmVersion.objects.all(),
         required=False,

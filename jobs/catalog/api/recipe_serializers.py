@@ -20,7 +20,8 @@ def _number(name: str, **kw: Any) -> serializers.IntegerField:
 class MountSerializer(serializers.Serializer):
     host_path = serializers.CharField(max_length=255, trim_whitespace=False)
     container_path = serializers.CharField(max_length=255, trim_whitespace=False)
-    read_only = serializers.BooleanField(default=False)
+    # DRF's metaclass takes declared fields off the class, so this does not shadow Field.read_only.
+    read_only = serializers.BooleanField(default=False)  # type: ignore[assignment]
 
 
 def _text(max_length: int, **kw: Any) -> serializers.CharField:
@@ -99,7 +100,7 @@ class DraftSerializer(RecipeValuesSerializer):
 
 
 class RecipeVersionSerializer(serializers.ModelSerializer):
-    created_by = serializers.SlugRelatedField(
+    created_by: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
         slug_field="username", read_only=True, allow_null=True
     )
 
@@ -119,7 +120,7 @@ class RecipeVersionSerializer(serializers.ModelSerializer):
 
 class RecipeSerializer(serializers.ModelSerializer):
     team_name = serializers.CharField(source="team.name", read_only=True)
-    created_by = serializers.SlugRelatedField(
+    created_by: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
         slug_field="username", read_only=True, allow_null=True
     )
     current_version = RecipeVersionSerializer(read_only=True)
@@ -158,7 +159,7 @@ class MessageSerializer(serializers.Serializer):
 
 
 class ReviewSerializer(serializers.Serializer):
-    errors = MessageSerializer(many=True)
+    errors = MessageSerializer(many=True)  # type: ignore[assignment]  # a declared field
     warnings = MessageSerializer(many=True)
     node = serializers.CharField(help_text="The node checked against (or the generic one).")
     cards = serializers.ListField(child=serializers.IntegerField())
