@@ -16,12 +16,12 @@ from config.celery import app as celery_app
 from devsim.client import DevsimFleet, wait_for
 from devsim.image import IMAGE
 from fleet.booking.models import Booking
+from fleet.choices import MANAGED_LABEL
 from fleet.models import Node
 from jobs.catalog.models import RecipeVersion
 from jobs.choices import (
     BOOKING_LABEL,
     DEPLOYMENT_LABEL,
-    MANAGED_LABEL,
     DeploymentStatus,
     JobKind,
     JobStatus,
