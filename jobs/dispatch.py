@@ -1,33 +1,21 @@
 """Enqueue the job engine's Celery work by task name, so services and runners never import tasks.
 
-The names are the tasks' persisted names (`jobs/tasks.py` gives each one explicitly). A task that
-is registered in this process (the jobs app registers its tasks when it is ready) goes through its
-own `apply_async`, so Celery's eager mode runs it inline as before; an unknown name is sent to the
-broker by name.
+The names are the tasks' persisted names (`jobs/tasks.py` gives each one explicitly); queueing
+goes through `fleet.dispatch`, which runs a registered task through its own `apply_async` (the
+jobs app registers its tasks when it is ready, so Celery's eager mode runs them inline as before)
+and sends an unknown name to the broker as it is.
 """
 
 from __future__ import annotations
 
-from typing import Any
-
-from celery import current_app, signature
 from django.conf import settings
-from django.db import transaction
+
+from fleet.dispatch import enqueue, enqueue_on_commit
 
 RUN_JOB = "jobs.tasks.run_job"
 FOLLOW_DEPLOYMENT = "jobs.tasks.follow_deployment"
 CLEANUP_DEPLOYMENT = "jobs.tasks.cleanup_deployment"
 RECONCILE = "jobs.tasks.reconcile"
-
-
-def enqueue(name: str, *args: Any, **options: Any) -> None:
-    """Queue the task called `name` with positional `args` (ids); `options` go to apply_async."""
-    signature(name, args=args, app=current_app).apply_async(**options)
-
-
-def enqueue_on_commit(name: str, *args: Any, **options: Any) -> None:
-    """Queue the task once the current transaction has committed (at once outside one)."""
-    transaction.on_commit(lambda: enqueue(name, *args, **options))
 
 
 def run_job(job_id: int) -> None:
