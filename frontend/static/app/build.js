@@ -9,13 +9,12 @@
     el.textContent = value;
     return el;
   };
+  // A new row is a copy of the page's own row template (images/_arg_row.html).
+  const rowTemplate = document.getElementById("arg-row-template");
   const addRow = (name = "", value = "") => {
-    const row = document.createElement("div");
-    row.className = "arg-row";
-    row.innerHTML =
-      '<input name="arg_name" placeholder="NAME" aria-label="Argument name"><input name="arg_value" placeholder="value" aria-label="Argument value"><button type="button" class="small" data-remove-arg>✕</button>';
-    row.children[0].value = name;
-    row.children[1].value = value;
+    const row = rowTemplate.content.firstElementChild.cloneNode(true);
+    row.querySelector("[name=arg_name]").value = name;
+    row.querySelector("[name=arg_value]").value = value;
     args.appendChild(row);
   };
   document.getElementById("add-arg").addEventListener("click", () => addRow());
