@@ -27,6 +27,7 @@ from jobs.catalog.models import (
     AscendSpeedSetting,
     BaseImage,
     CardRequirement,
+    CatalogRow,
     LlamaFactorySetting,
     ModelAlias,
     ModelSupport,
@@ -43,7 +44,7 @@ class CatalogTableViewSet(viewsets.ModelViewSet):
     permission_classes = [AdminWritesOthersRead]
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
     table = ""
-    model: type = CardRequirement
+    model: type[CatalogRow] = CardRequirement
 
     def get_queryset(self):
         return self.model.objects.visible_to(self.request.user).select_related("edited_by")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from django.conf import settings
 from django.core.validators import RegexValidator
 from django.db import models
@@ -134,7 +136,7 @@ class ModelSupport(CatalogRow):
     weights_text = models.TextField(blank=True)
     weight_urls = models.JSONField(default=list, blank=True)
 
-    COLUMNS = {
+    COLUMNS: ClassVar[dict[str, str]] = {
         SupportColumn.FP16_BF16: "fp16_bf16",
         SupportColumn.W4A16: "w4a16",
         SupportColumn.W8A8: "w8a8",

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 
+from fleet.booking.models import Team
 from jobs.catalog import choices
 from jobs.catalog.choices import Dtype, Framework, KvCacheDtype, Quantization, RecipeKind, Strategy
 from jobs.catalog.models import CardRequirement, ModelSupport, RecipeVersion, VllmVersion
@@ -69,7 +70,7 @@ class RecipeForm(forms.Form):
     """Every recipe field; env, extra args and mounts one per line."""
 
     name = forms.CharField(max_length=100)
-    team = forms.ModelChoiceField(queryset=None, empty_label=None)
+    team: forms.ModelChoiceField[Team] = forms.ModelChoiceField(queryset=None, empty_label=None)
     change_note = forms.CharField(label="What changed", max_length=300, required=False)
     model = forms.CharField(max_length=100, help_text="As the catalog lists it, e.g. qwen2-7b.")
     weights_path = forms.CharField(
@@ -129,14 +130,14 @@ class RecipeForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.kind = kind
         versions = list(VllmVersion.objects.values_list("version", flat=True))
-        self.fields["vllm_version"].choices = [(v, v) for v in versions]
+        cast(forms.ChoiceField, self.fields["vllm_version"]).choices = [(v, v) for v in versions]
         skip = INFERENCE_ONLY if kind == RecipeKind.TRAINING else TRAINING_ONLY
         for name in skip:
             del self.fields[name]
         if teams is None:
             del self.fields["team"]
         else:
-            self.fields["team"].queryset = teams
+            cast(forms.ModelChoiceField, self.fields["team"]).queryset = teams
 
     def fieldsets(self) -> list[tuple[str, list[forms.BoundField]]]:
         """(legend, fields) groups for the page; each field once, empty groups left out."""
@@ -208,7 +209,7 @@ def initial_from(version: RecipeVersion | None, kind: str) -> dict[str, Any]:
             base.update(framework=Framework.ASCENDSPEED, strategy=Strategy.PRETRAIN)
             base.update(seq_len=4096, nodes=1, cards_per_node=8, tensor_parallel_size=None)
         return base
-    data = version.content()
+    data: dict[str, Any] = version.content()
     data["env"] = "\n".join(f"{k}={v}" for k, v in data["env"].items())
     data["extra_args"] = "\n".join(data["extra_args"])
     data["mounts"] = "\n".join(

@@ -9,6 +9,7 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -42,7 +43,8 @@ QUANT_FILTERS = (
     ("W8A16", "W8A16"),
     ("kv_cache_int8", "kv-cache-int8"),
 )
-ROW_FORMS: dict[str, tuple[type, type]] = {
+# (model, form) per table; the two models share no typed base with `version` and `model`.
+ROW_FORMS: dict[str, tuple[Any, type[CardRowForm] | type[SupportRowForm]]] = {
     "card": (CardRequirement, CardRowForm),
     "support": (ModelSupport, SupportRowForm),
 }
@@ -75,7 +77,7 @@ def catalog_browser(request: HttpRequest) -> HttpResponse:
     versions = source.vllm_versions()
     version = request.GET.get("vllm_version") or "0.6.0"
     version = version if version in versions else versions[-1]
-    filters = {
+    filters: dict[str, Any] = {
         "card_gb": _int(request.GET.get("card_gb"))
         if request.GET.get("card_gb") in ("32", "64")
         else None,
@@ -98,7 +100,7 @@ def catalog_browser(request: HttpRequest) -> HttpResponse:
         row = VllmVersion.objects.filter(version=version).first()
         context["version_row"] = row
     elif tab == "ascendspeed":
-        rows = AscendSpeedSetting.objects.all()
+        rows: QuerySet[Any] = AscendSpeedSetting.objects.all()
         if filters["search"]:
             rows = rows.filter(model__icontains=filters["search"])
         context["rows"] = rows

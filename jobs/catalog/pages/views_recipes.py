@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -69,10 +69,10 @@ def recipe_list(request: HttpRequest) -> HttpResponse:
 def _placement(request: HttpRequest, source: Any, count: int) -> tuple[Placement | None, str]:
     """The node and cards picked on the page (generic node when none); an error message."""
     node_id = as_id(source.get("node", ""))
-    node = None
+    node: Node | None = None
     if node_id is not None:
-        node = Node.objects.visible_to(request.user).prefetch_related("cards")
-        node = node.filter(pk=node_id).first()
+        nodes = Node.objects.visible_to(request.user).prefetch_related("cards")
+        node = nodes.filter(pk=node_id).first()
     try:
         return placement_for(node, parse_cards(source.get("cards", "")), count), ""
     except Invalid as exc:
@@ -95,8 +95,8 @@ def _preview(
         out["rendered"] = render_on(placement)
     except DomainError as exc:
         if exc.field not in {m.field for m in found if m.level == ERROR}:
-            problem = Message(ERROR, exc.field or "recipe", exc.message, "correct the value")
-            out["findings"] = [problem, *found]
+            refusal = Message(ERROR, exc.field or "recipe", exc.message, "correct the value")
+            out["findings"] = [refusal, *found]
     return out
 
 
@@ -145,7 +145,8 @@ def recipe_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 def _apply_errors(form: RecipeForm, exc: DomainError) -> None:
     """Put a service's field errors on the form."""
-    found = exc.details.get("messages", {}).get("errors", []) if exc.details else []
+    reported = cast(dict[str, Any], exc.details.get("messages", {}))  # RecipeInvalid's messages
+    found = reported.get("errors", []) if exc.details else []
     for item in found or [{"field": exc.field, "message": exc.message}]:
         field = item["field"] if item["field"] in form.fields else None
         form.add_error(field, item["message"])
