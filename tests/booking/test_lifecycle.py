@@ -333,6 +333,24 @@ def test_a_booking_cancelled_before_it_started_stops_nothing(member_user, team, 
     assert stopper.calls == []
 
 
+def test_without_a_registered_stopper_nothing_is_stopped_and_the_next_tick_tries_again(
+    member_user, team, node, start
+):
+    booking = book(member_user, team, node, start)
+    set_card(node, 0, processes=managed("npufleet-job-3"))
+    run_lifecycle(start + 10 * MIN)
+    cancel_booking(member_user, booking, now=start + 20 * MIN)
+    with hooks.overridden(deployment_check=JOB_ENGINE_HOOKS[0], container_stopper=None):
+        with pytest.raises(hooks.NoStopper):
+            hooks.stop_managed_containers(booking)
+        assert run_lifecycle(start + 40 * MIN).stopped == {}
+    booking.refresh_from_db()
+    assert booking.containers_stopped_at is None
+    working = Recorder()
+    run_lifecycle(start + 41 * MIN, stopper=working)
+    assert working.calls == [("node-a", ["npufleet-job-3"])]
+
+
 def test_the_job_engine_can_register_its_own_hooks(member_user, team, node, start):
     seen = []
     stopper = Recorder()
