@@ -31,15 +31,15 @@ from typing import Any
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
-from fleet.allocation import allowed_counts
-from fleet.booking.availability import Option, find_available
-from fleet.booking.notify import when, window
-from fleet.booking.quotas import check_quota
-from fleet.booking.rules import check_member
 
 from fleet.booking.errors import BookingInvalid, NoCapacity, QuotaExceeded
 from fleet.booking.models import Booking, Team
-from fleet.booking.services import book_cards
+from fleet.booking.services.allocation import allowed_counts
+from fleet.booking.services.availability import Option, find_available
+from fleet.booking.services.bookings import book_cards
+from fleet.booking.services.notify import when, window
+from fleet.booking.services.quotas import check_quota
+from fleet.booking.services.rules import check_member
 from fleet.errors import Invalid
 from fleet.models import Node
 from jobs.catalog.choices import DEFAULT_VLLM_VERSION, RecipeKind
@@ -393,7 +393,14 @@ def _image(
     )
 
 
-def _weights(weights_path: str, node: Node, model: str, key: str, source, mine) -> tuple[str, str]:
+def _weights(
+    weights_path: str,
+    node: Node,
+    model: str,
+    key: str,
+    source: DbCatalog,
+    mine: list[RecipeVersion],
+) -> tuple[str, str]:
     """(weights folder on the node, where it came from)."""
     weights_path = (weights_path or "").strip()
     if weights_path:
