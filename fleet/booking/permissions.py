@@ -3,7 +3,9 @@
 Nothing here is cached on a row or a session: every check reads the memberships as they are
 now, so a member removed from a team loses access to its jobs, logs, deployments and builds at
 once. Querysets filter with `team_filter` (their `visible_to`), services call `require`, and
-pages and the API show other teams' card holders through `Viewer` and `redact_cards`.
+pages and the API show other teams' card holders through `Viewer` and `redact_cards` (fleet's
+own pages and API through `fleet.holders`, where BookingConfig.ready() registers it). Every
+"is this user in that team / an admin of it / in any team" question is answered here.
 """
 
 from __future__ import annotations
