@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.contrib import messages
@@ -65,8 +65,10 @@ class BuildForm(forms.Form):
 
     def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["node"].queryset = Node.objects.visible_to(user).order_by("name")
-        self.fields["team"].queryset = Team.objects.of_user(user).order_by("name")
+        nodes = Node.objects.visible_to(user).order_by("name")
+        cast(forms.ModelChoiceField, self.fields["node"]).queryset = nodes
+        teams = Team.objects.of_user(user).order_by("name")
+        cast(forms.ModelChoiceField, self.fields["team"]).queryset = teams
 
 
 def _build_args(request: HttpRequest) -> tuple[list[tuple[str, str]], dict[str, str]]:

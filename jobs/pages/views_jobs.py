@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urlencode
 
 from django.contrib import messages
@@ -39,7 +39,7 @@ from jobs.choices import (
     JobStatus,
 )
 from jobs.models import Deployment, Job
-from jobs.pages.forms import DeployForm
+from jobs.pages.forms import DeployForm, VersionChoice
 from jobs.services import deployments as deployment_services
 from jobs.services import jobs as job_services
 from jobs.services import recovery
@@ -243,7 +243,8 @@ def _preview(
 
 def _form_preview(form: DeployForm) -> dict[str, Any]:
     """The preview of whatever the form holds so far (nothing until both choices are made)."""
-    versions = form.fields["recipe_version"].queryset
+    versions = cast(VersionChoice, form.fields["recipe_version"]).queryset
+    assert versions is not None  # DeployForm sets it
     ref = form["recipe_version"].value()
     version_id = as_id(ref)
     version = versions.filter(pk=version_id).first() if version_id is not None else None
