@@ -27,6 +27,13 @@ CHIP_MEMORY_GB: dict[str, int] = {
 }
 
 
+def chip_memory_gb(chip_name: str | None, hbm_total_mb: int | None) -> int | None:
+    """HBM per card in GB: from the exact chip name, else from the reported HBM total, else None."""
+    if chip_name and chip_name in CHIP_MEMORY_GB:
+        return CHIP_MEMORY_GB[chip_name]
+    return round(hbm_total_mb / 1024) if hbm_total_mb else None
+
+
 def device_path(device_dir: str, index: int | str) -> str:
     """`/dev/davinciN` (or a management device) below a node's device folder."""
     name = index if isinstance(index, str) else f"davinci{index}"

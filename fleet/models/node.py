@@ -116,10 +116,7 @@ class Node(models.Model):
     @property
     def card_memory_gb(self) -> int | None:
         """HBM per card in GB: from the chip name, else from the reported HBM total."""
-        if self.chip_name in choices.CHIP_MEMORY_GB:
-            return choices.CHIP_MEMORY_GB[self.chip_name]
-        total = self.facts.get("hbm_total_mb")
-        return round(total / 1024) if total else None
+        return choices.chip_memory_gb(self.chip_name, self.facts.get("hbm_total_mb"))
 
 
 def _fingerprint(stored: str) -> str:

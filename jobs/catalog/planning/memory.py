@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fleet.choices import CHIP_MEMORY_GB
+from fleet.choices import CHIP_MEMORY_GB, chip_memory_gb
 from jobs.catalog.planning.types import NodeFacts
 
 CHIPS_BY_GB: dict[int, tuple[str, ...]] = {
@@ -12,11 +12,7 @@ CHIPS_BY_GB: dict[int, tuple[str, ...]] = {
 
 def card_memory_gb(node: NodeFacts) -> int | None:
     """Memory per card in GB: from the exact chip name, else from the HBM total, else None."""
-    if node.chip_name is not None and node.chip_name in CHIP_MEMORY_GB:
-        return CHIP_MEMORY_GB[node.chip_name]
-    if node.hbm_total_mb:
-        return round(node.hbm_total_mb / 1024)
-    return None
+    return chip_memory_gb(node.chip_name, node.hbm_total_mb)
 
 
 def table_column(card_gb: int | None) -> int | None:
