@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from django.db import models
 
-# The catalog's choices (recipes, the vLLM launch, the manuals' tables) are in jobs.catalog.choices.
+# The catalog's choices (recipes, the vLLM launch, the manuals' tables, the container name
+# prefix) are in jobs.catalog.choices.
 
 # The job engine.
-JOB_CONTAINER_PREFIX = "npufleet"
 JOB_LABEL = "npufleet.job"
 DEPLOYMENT_LABEL = "npufleet.deployment"
 BOOKING_LABEL = "npufleet.booking"

@@ -17,8 +17,8 @@ from fleet.booking.services import audit
 from fleet.errors import Conflict, Invalid
 from fleet.models import Node
 from fleet.reachability import node_problem
-from jobs import choices, dispatch
-from jobs.catalog.choices import RecipeKind
+from jobs import dispatch
+from jobs.catalog.choices import CONTAINER_PREFIX, RecipeKind
 from jobs.catalog.models import RecipeVersion
 from jobs.catalog.services.placement import placement_for as target_for
 from jobs.catalog.services.recipes import RecipeInvalid, review, split_messages
@@ -44,7 +44,7 @@ REMOVE_STEPS = [("remove", "Remove the container")]
 
 def container_name(deployment: Deployment) -> str:
     """Deterministic, so a retry finds what an earlier attempt made."""
-    return f"{choices.JOB_CONTAINER_PREFIX}-deploy-{deployment.pk}"
+    return f"{CONTAINER_PREFIX}-deploy-{deployment.pk}"
 
 
 def _require_member(actor: Any, obj: Booking | Deployment, verb: str = "") -> None:
@@ -100,7 +100,7 @@ def _check_free(node: Node, cards: Sequence[int], actor: Any, exclude: int | Non
                 f"cards {shared} on {node.name} are held by {holder}; stop it first",
                 field="cards",
             )
-    own = {f"{choices.JOB_CONTAINER_PREFIX}-deploy-{exclude}"} if exclude else set()
+    own = {f"{CONTAINER_PREFIX}-deploy-{exclude}"} if exclude else set()
     for card in permissions.redact_cards(actor, node.cards.filter(device__in=cards)):
         holders = [
             _holder(c, c.get("name"))
