@@ -15,7 +15,7 @@ install:
 	bash scripts/bootstrap.sh
 
 lint: install
-	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check .
+	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check . && $(VENV)/bin/lint-imports
 	cd frontend && npm run --silent lint
 
 typecheck: install
