@@ -1,1 +1,1 @@
-"""Fleet inventory: nodes, NPU cards, teams and bookings."""
+"""Fleet inventory: nodes and NPU cards (teams and bookings live in fleet.booking)."""
