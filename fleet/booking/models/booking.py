@@ -13,7 +13,7 @@ from fleet.models import Card, Node
 
 from .team import Team
 
-# Name of the PostgreSQL exclusion constraint on booked cards (added by migration 0003).
+# Name of the PostgreSQL exclusion constraint on booked cards (added by fleet migration 0003).
 NO_OVERLAP_CONSTRAINT = "booked_card_no_overlap"
 
 
