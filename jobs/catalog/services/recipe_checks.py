@@ -15,6 +15,7 @@ from jobs.catalog import choices
 from jobs.catalog.choices import Dtype, Framework, KvCacheDtype, RecipeKind, Strategy
 from jobs.catalog.models.catalog import VERSION_RE
 from jobs.catalog.planning import ERROR, Message
+from jobs.catalog.planning.generic import FORBIDDEN_HOME
 from jobs.catalog.render import (
     ENV_KEY_RE,
     IMAGE_ID_RE,
@@ -66,7 +67,6 @@ INFERENCE_NUMBERS = (
     "block_size",
     "port",
 )
-FORBIDDEN_HOME = "/home/ma-user"
 
 
 def _err(field: str, message: str, fix: str) -> Message:
