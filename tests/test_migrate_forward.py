@@ -77,16 +77,29 @@ log = LogEntry.objects.create(
     user=user, content_type=team_type, object_id=str(team.pk), object_repr="Old team",
     action_flag=ADDITION,
 )
+vllm_type = ContentType.objects.get(app_label="jobs", model="vllmversion")
+vllm_log = LogEntry.objects.create(
+    user=user, content_type=vllm_type, object_id="1", object_repr="vLLM", action_flag=ADDITION
+)
 group = Group.objects.create(name="team editors")
 group.permissions.add(
     Permission.objects.get(content_type=team_type, codename="change_team"),
     Permission.objects.get(content_type=recipe_type, codename="view_recipe"),
+    Permission.objects.get(content_type=vllm_type, codename="change_vllmversion"),
+)
+user.user_permissions.add(Permission.objects.get(content_type=vllm_type, codename="view_vllmversion"))
+# A content type of the new label made before the relabelling (e.g. by a partial run): the old
+# row's links move onto it and the old row goes.
+early_type = ContentType.objects.create(app_label="catalog", model="vllmversion")
+early_view = Permission.objects.create(
+    content_type=early_type, codename="view_vllmversion", name="Can view vllm version"
 )
 print(json.dumps({
     "team": team.pk, "booking": booking.pk, "booked": booked.pk, "audit": audit.pk,
     "note": note.pk, "recipe": recipe.pk, "version": version.pk, "exception": exception.pk,
     "deployment": deployment.pk, "job": job.pk, "node": node.pk, "card": card.pk,
     "user": user.pk, "log": log.pk, "team_type": team_type.pk, "recipe_type": recipe_type.pk,
+    "vllm_log": vllm_log.pk, "early_type": early_type.pk, "early_view": early_view.pk,
     "vllm_versions": VllmVersion.objects.count(),
 }))
 """
@@ -95,7 +108,7 @@ print(json.dumps({
 READ = r"""
 import json
 from django.contrib.admin.models import LogEntry
-from django.contrib.auth.models import Group
+from django.contrib.auth.models import Group, User
 from django.contrib.contenttypes.models import ContentType
 from django.db import connection
 from fleet.booking.models import AuditEntry, BookedCard, Booking, Membership, Notification, Team
@@ -142,10 +155,14 @@ print(json.dumps({
     "team_recipes": list(team.recipes.values_list("name", flat=True)),
     "version_deployments": list(version.deployments.values_list("pk", flat=True)),
     "types": types,
-    "log_type": LogEntry.objects.get().content_type_id,
+    "log_types": dict(LogEntry.objects.values_list("pk", "content_type_id")),
     "group_perms": sorted(
         f"{p.content_type.app_label}.{p.codename}" for p in group.permissions.all()
     ),
+    "user_perms": [
+        (p.pk, f"{p.content_type.app_label}.{p.codename}")
+        for p in User.objects.get(username="old-user").user_permissions.all()
+    ],
     "vllm_versions": VllmVersion.objects.count(),
     "constraints": constraints,
 }))
@@ -283,8 +300,16 @@ def test_old_main_database_migrates_forward() -> None:
     assert "fleet.team" not in new["types"] and "fleet.booking" not in new["types"]
     assert "jobs.recipe" not in new["types"] and "jobs.vllmversion" not in new["types"]
     assert {"booking.booking", "catalog.vllmversion"} <= set(new["types"])
-    assert new["log_type"] == old["team_type"]
-    assert new["group_perms"] == ["booking.change_team", "catalog.view_recipe"]
+    assert new["log_types"][str(old["log"])] == old["team_type"]
+    assert new["group_perms"] == [
+        "booking.change_team",
+        "catalog.change_vllmversion",
+        "catalog.view_recipe",
+    ]
+    # Where a row of the new label already existed, it stays and takes over the old row's links.
+    assert new["types"]["catalog.vllmversion"] == old["early_type"]
+    assert new["log_types"][str(old["vllm_log"])] == old["early_type"]
+    assert new["user_perms"] == [[old["early_view"], "catalog.view_vllmversion"]]
 
     if database.vendor == "postgresql":
         assert new["constraints"] == ["booked_card_no_overlap"]
