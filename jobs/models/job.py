@@ -12,7 +12,7 @@ class JobQuerySet(models.QuerySet):
     def visible_to(self, user) -> JobQuerySet:
         """Admins see every job; others their teams' jobs (teams as they are now, so a removed
         member loses them at once) and the team-less jobs they requested."""
-        from fleet.permissions import team_filter
+        from fleet.booking.permissions import team_filter
 
         if not user.is_authenticated:
             return self.none()
@@ -104,7 +104,7 @@ class LogChunk(models.Model):
 class DeploymentQuerySet(models.QuerySet):
     def visible_to(self, user) -> DeploymentQuerySet:
         """Admins see all; others their teams' deployments (teams as they are now)."""
-        from fleet.permissions import team_filter
+        from fleet.booking.permissions import team_filter
 
         if not user.is_authenticated:
             return self.none()
@@ -188,6 +188,12 @@ class NodeImage(models.Model):
         Job, on_delete=models.SET_NULL, null=True, blank=True, related_name="images"
     )
     seen_at = models.DateTimeField(auto_now=True)
+
+    # Not stored: set by jobs.services.images (attach_usage, usage_for) and the images page.
+    used_by: list[Deployment]
+    shown_users: list[Deployment]
+    other_teams: int
+    live_users: list[Deployment]
 
     class Meta:
         ordering = ["node", "tag"]
