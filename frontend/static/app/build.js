@@ -4,11 +4,6 @@
   const args = document.getElementById("build-args");
   const picker = document.getElementById("id_template");
   const about = document.getElementById("template-about");
-  const text = (tag, value) => {
-    const el = document.createElement(tag);
-    el.textContent = value;
-    return el;
-  };
   // A new row is a copy of the page's own row template (images/_arg_row.html).
   const rowTemplate = document.getElementById("arg-row-template");
   const addRow = (name = "", value = "") => {
@@ -21,18 +16,9 @@
   args.addEventListener("click", (event) => {
     if (event.target.matches("[data-remove-arg]")) event.target.closest(".arg-row").remove();
   });
+  // The page renders every template's description and source; show the picked one's.
   const describe = (t) => {
-    about.replaceChildren(text("p", t.description));
-    if (t.provenance) {
-      const p = t.provenance;
-      about.append(text("p", `Source: seed ${p.seed}, ${p.section}.`));
-      const quote = text("pre", p.quote);
-      quote.className = "small";
-      about.append(quote);
-      const notes = document.createElement("ul");
-      p.notes.forEach((n) => notes.append(text("li", n)));
-      about.append(notes);
-    }
+    for (const part of about.querySelectorAll("[data-about]")) part.hidden = part.dataset.about !== t.key;
     about.hidden = false;
   };
   const apply = () => {
