@@ -44,6 +44,7 @@ if [ ! -f frontend/static/vendor/.built ] || [ "$(cat frontend/static/vendor/.bu
     exit 1
   fi
   echo "==> installing front-end packages from npm"
-  (cd frontend && { npm ci --no-audit --no-fund --loglevel=error || npm install --no-audit --no-fund --loglevel=error; } && npm run --silent build)
+  # --include=dev: eslint and prettier (`npm run lint`) even when NODE_ENV=production.
+  (cd frontend && { npm ci --include=dev --no-audit --no-fund --loglevel=error || npm install --include=dev --no-audit --no-fund --loglevel=error; } && npm run --silent build)
   echo "$js_stamp" > frontend/static/vendor/.built
 fi
