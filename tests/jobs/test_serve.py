@@ -6,11 +6,11 @@ from datetime import timedelta
 
 import pytest
 from django.utils import timezone
-from fleet.booking.notify import when
 
 from fleet.booking.errors import NoCapacity, QuotaExceeded
 from fleet.booking.models import Booking
-from fleet.booking.services import book_cards
+from fleet.booking.services.bookings import book_cards
+from fleet.booking.services.notify import when
 from fleet.choices import NodeStatus
 from fleet.errors import DomainError, Invalid
 from fleet.models import Card, Node
