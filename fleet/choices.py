@@ -53,6 +53,11 @@ class NodeStatus(models.TextChoices):
     HOST_KEY_CHANGED = "host_key_changed", "Host key changed"
 
 
+# Statuses of a node that stopped answering: what it last reported is no longer current. (A new
+# node was never probed, so it has no readings to distrust.)
+NOT_ANSWERING = (NodeStatus.UNREACHABLE, NodeStatus.HOST_KEY_CHANGED)
+
+
 class HostKeyStatus(models.TextChoices):
     UNKNOWN = "unknown", "Not yet seen"
     PENDING = "pending", "Seen, waiting for an admin"

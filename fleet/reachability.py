@@ -9,25 +9,22 @@ cards (health, foreign processes) are applied card by card where cards are chose
 
 from __future__ import annotations
 
-from fleet.choices import CheckStatus, Health, NodeStatus
+from fleet.choices import CheckStatus, Health
 from fleet.models import Card, Node
 
-# Statuses of a node that stopped answering: what it last reported is no longer current. (A new
-# node was never probed, so it has no readings to distrust.)
-NOT_ANSWERING = (NodeStatus.UNREACHABLE, NodeStatus.HOST_KEY_CHANGED)
 # Preflight checks about the whole node (the others are about single cards).
 NODE_CHECKS = ("driver", "docker", "ip_forward", "cards")
 
 
 def reachable(node: Node) -> bool:
     """The last probes reached the node (it is online or degraded)."""
-    return node.status not in NOT_ANSWERING
+    return node.reachable
 
 
 def effective_health(card: Card, node: Node | None = None) -> str:
     """The card's health as it may be shown: Unknown while its node does not answer."""
     node = node or card.node
-    return card.health if reachable(node) else Health.UNKNOWN
+    return card.health if node.reachable else Health.UNKNOWN
 
 
 def unreachable_reason(node: Node) -> str:

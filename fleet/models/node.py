@@ -103,10 +103,8 @@ class Node(models.Model):
 
     @property
     def reachable(self) -> bool:
-        """The last probes reached the node (see fleet.reachability)."""
-        from fleet.reachability import reachable
-
-        return reachable(self)
+        """The last probes reached the node (it is online or degraded; see fleet.reachability)."""
+        return self.status not in choices.NOT_ANSWERING
 
     @property
     def chip_name(self) -> str:
@@ -169,9 +167,7 @@ class Card(models.Model):
     @property
     def effective_health(self) -> str:
         """Health as it may be shown: Unknown while the node does not answer."""
-        from fleet.reachability import effective_health
-
-        return effective_health(self)
+        return self.health if self.node.reachable else Health.UNKNOWN
 
     @property
     def is_used(self) -> bool:
