@@ -8,53 +8,10 @@ ran), what points at the stale fleet row moves to it and the stale row goes.
 from django.conf import settings
 from django.db import migrations
 
+from fleet.migrations._content_types import relabel_operation
+
 OLD, NEW = "fleet", "booking"
 MODELS = ("team", "membership", "booking", "bookedcard", "notification", "auditentry")
-
-
-def relabel(apps, schema_editor, old: str, new: str) -> None:
-    db = schema_editor.connection.alias
-    ContentType = apps.get_model("contenttypes", "ContentType")
-    Permission = apps.get_model("auth", "Permission")
-    LogEntry = apps.get_model("admin", "LogEntry")
-    GroupPermission = apps.get_model("auth", "Group").permissions.through
-    UserPermission = apps.get_model(settings.AUTH_USER_MODEL).user_permissions.through
-    types = ContentType.objects.using(db)
-    for model in MODELS:
-        stale = types.filter(app_label=old, model=model).first()
-        if stale is None:
-            continue
-        current = types.filter(app_label=new, model=model).first()
-        if current is None:
-            stale.app_label = new
-            stale.save(update_fields=["app_label"])
-            continue
-        LogEntry.objects.using(db).filter(content_type=stale).update(content_type=current)
-        for perm in Permission.objects.using(db).filter(content_type=stale):
-            twin = Permission.objects.using(db).filter(
-                content_type=current, codename=perm.codename
-            ).first()
-            if twin is None:
-                perm.content_type = current
-                perm.save(update_fields=["content_type"])
-                continue
-            for link in GroupPermission.objects.using(db).filter(permission=perm):
-                GroupPermission.objects.using(db).get_or_create(
-                    group_id=link.group_id, permission=twin
-                )
-            for link in UserPermission.objects.using(db).filter(permission=perm):
-                UserPermission.objects.using(db).get_or_create(user_id=link.user_id, permission=twin)
-            perm.delete()
-        stale.delete()
-    ContentType.objects.clear_cache()
-
-
-def forward(apps, schema_editor) -> None:
-    relabel(apps, schema_editor, OLD, NEW)
-
-
-def backward(apps, schema_editor) -> None:
-    relabel(apps, schema_editor, NEW, OLD)
 
 
 class Migration(migrations.Migration):
@@ -67,4 +24,4 @@ class Migration(migrations.Migration):
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
-    operations = [migrations.RunPython(forward, backward)]
+    operations = [relabel_operation(OLD, NEW, MODELS)]
