@@ -33,6 +33,10 @@ _CONNECTION_SIGNS = (
     "Connection refused",
     "Connection reset",
     "SSH session not active",
+    # paramiko, when the node went away under a pooled transport: no channel opens on it, or the
+    # SDK's socket to it is already gone
+    "Unable to open channel",
+    "object has no attribute 'settimeout'",
 )  # docker 18.09, what the manuals' EulerOS images ship
 
 
